@@ -1,0 +1,212 @@
+"""Ingest benchmark: parse -> normalize -> near-duplicate check -> store, against a raw insert.
+
+    python benchmarks/ingest.py [--sizes 10000,100000,1000000]
+
+For each size N, N candidates (about 30% of them duplicates or variants of earlier ones) are
+written as numbered LLM replies of 100 lines, then:
+- pipeline: parse_reply() -> forms() -> Store.record() (aiosqlite, 10 replies a transaction);
+- raw: sqlite3 executemany("INSERT OR IGNORE ...") of the same precomputed keys and loose
+  signatures into the same schema, in transactions of the same size.
+Each size runs in a fresh subprocess so that its peak RSS is its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import resource
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from igentai_tui.engine.normalize import forms
+from igentai_tui.engine.parsing import parse_reply
+from igentai_tui.store import Batch, CallRecord, Store
+
+REPLY_LINES = 100
+REPLIES_PER_TX = 10
+SYLLABLES = [
+    "ka",
+    "lo",
+    "mi",
+    "ra",
+    "ve",
+    "sun",
+    "dor",
+    "ell",
+    "ith",
+    "an",
+    "bri",
+    "cor",
+    "fen",
+    "gal",
+    "hum",
+    "jor",
+    "kel",
+    "mar",
+    "nor",
+    "pel",
+]
+KINDS = [
+    "Abbey",
+    "Bridge",
+    "Garden",
+    "Tower",
+    "Market",
+    "Square",
+    "Palace",
+    "Church",
+    "Museum",
+    "Theatre",
+    "Park",
+    "Hall",
+]
+VARIANTS = ("The {}", "{} (Paris)", "{} - a landmark", "**{}**", "{}")
+
+
+def name(i: int) -> str:
+    """A distinct, plausible name for index i."""
+    parts = []
+    n = i
+    for _ in range(3):
+        parts.append(SYLLABLES[n % len(SYLLABLES)])
+        n //= len(SYLLABLES)
+    word = "".join(parts).capitalize()
+    return (
+        f"{word} {KINDS[n % len(KINDS)]} {n // len(KINDS)}"
+        if n >= len(KINDS)
+        else (f"{word} {KINDS[n % len(KINDS)]}")
+    )
+
+
+def replies(total: int, seed: int = 1) -> list[str]:
+    """`total` candidates as numbered reply texts; ~70% new, ~15% repeats, ~15% variants."""
+    rng = random.Random(seed)
+    made = 0
+    lines: list[str] = []
+    for _ in range(total):
+        r = rng.random()
+        if made and r < 0.15:
+            lines.append(name(rng.randrange(made)))
+        elif made and r < 0.30:
+            lines.append(rng.choice(VARIANTS).format(name(rng.randrange(made))))
+        else:
+            lines.append(name(made))
+            made += 1
+    return [
+        "\n".join(f"{j + 1}. {x}" for j, x in enumerate(lines[i : i + REPLY_LINES]))
+        for i in range(0, total, REPLY_LINES)
+    ]
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+async def pipeline(texts: list[str], db: Path) -> tuple[float, int]:
+    store = await Store.open(db)
+    run = await store.create_run("bench", {}, None, time.time())
+    new = 0
+    t0 = time.perf_counter()
+    for i in range(0, len(texts), REPLIES_PER_TX):
+        batches = []
+        for text in texts[i : i + REPLIES_PER_TX]:
+            parsed = parse_reply(text)
+            cands = [f for f in map(forms, parsed.candidates) if f is not None]
+            batches.append(Batch(CallRecord(1, "sim", "bench", time.time()), cands))
+        for out in await store.record(run.id, batches):
+            new += len(out.new)
+    elapsed = time.perf_counter() - t0
+    await store.close()
+    return elapsed, new
+
+
+async def _create(db: Path) -> None:
+    store = await Store.open(db)
+    await store.close()
+
+
+def raw(texts: list[str], db: Path) -> tuple[float, int]:
+    """The same keys, precomputed outside the timing, inserted with executemany."""
+    asyncio.run(_create(db))  # the same schema
+    rows_per_tx = []
+    for i in range(0, len(texts), REPLIES_PER_TX):
+        rows = []
+        for text in texts[i : i + REPLIES_PER_TX]:
+            for c in parse_reply(text).candidates:
+                f = forms(c)
+                if f is not None:
+                    rows.append((1, f.key, f.loose, f.text, "2026-01-01T00:00:00.000Z"))
+        rows_per_tx.append(rows)
+    con = sqlite3.connect(db, isolation_level=None)
+    con.execute("PRAGMA journal_mode = WAL")
+    con.execute("PRAGMA synchronous = NORMAL")
+    con.execute(
+        "INSERT INTO runs (id, uid, topic, settings, status, started_at) "
+        "VALUES (1, 'raw', 'bench', '{}', 'running', 'now')"
+    )
+    t0 = time.perf_counter()
+    for rows in rows_per_tx:
+        con.execute("BEGIN")
+        con.executemany(
+            "INSERT OR IGNORE INTO entries (run_id, key, loose, text, first_seen) "
+            "VALUES (?, ?, ?, ?, ?)",
+            rows,
+        )
+        con.execute("COMMIT")
+    elapsed = time.perf_counter() - t0
+    new = con.execute("SELECT count(*) FROM entries").fetchone()[0]
+    con.close()
+    return elapsed, new
+
+
+def one(size: int, mode: str) -> dict[str, float]:
+    texts = replies(size)
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "bench.db"
+        if mode == "pipeline":
+            elapsed, new = asyncio.run(pipeline(texts, db))
+        else:
+            elapsed, new = raw(texts, db)
+    return {"size": size, "mode": mode, "seconds": elapsed, "new": new, "rss_mb": peak_rss_mb()}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", default="10000,100000,1000000")
+    ap.add_argument("--one", nargs=2, metavar=("SIZE", "MODE"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.one:
+        print(json.dumps(one(int(args.one[0]), args.one[1])))
+        return
+    sizes = [int(s) for s in args.sizes.split(",")]
+    results: dict[tuple[int, str], dict[str, float]] = {}
+    for size in sizes:
+        for mode in ("raw", "pipeline"):
+            out = subprocess.run(
+                [sys.executable, __file__, "--one", str(size), mode],
+                capture_output=True, text=True, check=True,
+            )  # fmt: skip
+            results[size, mode] = json.loads(out.stdout)
+    base = results[sizes[0], "pipeline"]["seconds"] / sizes[0]
+    print(f"{'candidates':>11} {'raw/s':>10} {'pipeline/s':>11} {'ratio':>6} "
+          f"{'µs/entry':>9} {'vs first':>8} {'new':>9} {'peak RSS MB':>12}")  # fmt: skip
+    for size in sizes:
+        r, p = results[size, "raw"], results[size, "pipeline"]
+        per = p["seconds"] / size
+        print(
+            f"{size:>11,} {size / r['seconds']:>10,.0f} {size / p['seconds']:>11,.0f} "
+            f"{r['seconds'] / p['seconds']:>6.2f} {per * 1e6:>9.2f} {per / base:>8.2f} "
+            f"{int(p['new']):>9,} {p['rss_mb']:>12.0f}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,5 @@
+"""`python -m igentai_tui`."""
+
+from igentai_tui.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,178 @@
+"""Command line: arguments, validation, and the one table of exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import IntEnum
+from pathlib import Path
+
+from igentai_tui import __version__
+from igentai_tui.engine.orchestrator import Arm, Limits, RunSettings
+from igentai_tui.engine.sanitize import clean_control
+from igentai_tui.providers import SpecError, default_specs, parse_specs
+
+MAX_TOPIC_CHARS = 500
+MAX_PRODUCERS = 512
+
+
+class Exit(IntEnum):
+    """Exit statuses scripts can rely on."""
+
+    OK = 0  # a stop condition was reached
+    FAILED = 1  # the run could not go on (no usable provider, database failure)
+    USAGE = 2  # bad flags, bad input, unusable paths
+    INTERRUPTED = 130  # Ctrl-C or SIGTERM, after everything found was stored and written
+
+
+class UsageError(Exception):
+    """Bad input: printed as one line, exit 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, no usage dump
+        raise UsageError(message)
+
+
+@dataclass(slots=True)
+class RunRequest:
+    """A validated request to run: what the engine needs plus where to write."""
+
+    settings: RunSettings
+    db: Path
+    output: Path
+    note: str  # which providers were chosen, and why
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number above 0, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number above 0, got {text}")
+    return value
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h)?\s*$")
+
+
+def _duration(text: str) -> float:
+    m = _DURATION.match(text)
+    if not m:
+        raise argparse.ArgumentTypeError(
+            f"expected a duration like 90, 90s, 5m or 1h, got {text!r}"
+        )
+    value = float(m.group(1)) * {"ms": 0.001, "s": 1, "m": 60, "min": 60, "h": 3600}.get(
+        m.group(2) or "s", 1
+    )
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a duration above 0, got {text!r}")
+    return value
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="igentai",
+        description="Get several LLMs, working at once, to list everything about a topic.",
+        epilog="Reading the database afterwards: igentai runs | export RUN | stats RUN | path.",
+    )
+    p.add_argument("topic", nargs="?", help="what to list, e.g. 'Paris attractions'")
+    p.add_argument("--headless", action="store_true", help="run without the TUI")
+    p.add_argument("--producers", "-n", type=_positive_int, default=5, help="default 5")
+    p.add_argument(
+        "--providers",
+        help="comma-separated PROVIDER[:MODEL] (sim, openai, anthropic, gemini); "
+        "default: those with API keys, else sim",
+    )
+    p.add_argument("--db", type=Path, help="database file (default: see `igentai path`)")
+    p.add_argument("--output", "-o", type=Path, default=Path("output.txt"))
+    p.add_argument("--max-unique", type=_positive_int, metavar="N")
+    p.add_argument("--max-requests", type=_positive_int, metavar="N")
+    p.add_argument("--max-tokens", type=_positive_int, metavar="N")
+    p.add_argument("--max-cost", type=_positive_float, metavar="USD")
+    p.add_argument("--duration", type=_duration, metavar="TIME", help="e.g. 90s, 5m, 1h")
+    p.add_argument("--until-saturated", action="store_true", help="stop when exhausted")
+    p.add_argument("--seed", type=_int, default=None, help="seed for sim and jitter")
+    p.add_argument("--version", action="version", version=f"igentai {__version__}")
+    return p
+
+
+def run_request(args: argparse.Namespace) -> RunRequest:
+    """Validate parsed arguments into a RunRequest; UsageError with one line otherwise."""
+    from igentai_tui.config import default_db_path
+
+    if args.topic is None:
+        raise UsageError("a topic is required, e.g. igentai --headless 'Paris attractions'")
+    topic = clean_control(args.topic).strip()
+    if not topic:
+        raise UsageError("the topic is empty")
+    if len(topic) > MAX_TOPIC_CHARS:
+        raise UsageError(f"the topic is {len(topic)} characters long; at most {MAX_TOPIC_CHARS}")
+    if args.producers > MAX_PRODUCERS:
+        raise UsageError(f"--producers {args.producers} is too many (at most {MAX_PRODUCERS})")
+    try:
+        if args.providers is not None:
+            specs, note = parse_specs(args.providers), ""
+        else:
+            specs, note = default_specs()
+    except SpecError as exc:
+        raise UsageError(f"--providers: {exc}") from None
+    limits = Limits(
+        max_unique=args.max_unique,
+        max_requests=args.max_requests,
+        max_tokens=args.max_tokens,
+        max_cost=args.max_cost,
+        duration_s=args.duration,
+        until_saturated=args.until_saturated,
+    )
+    if args.headless and limits == Limits():
+        limits.until_saturated = True
+        note = "; ".join(filter(None, [note, "no stop condition given: stopping when saturated"]))
+    settings = RunSettings(
+        topic=topic,
+        arms=[Arm(name, model) for name, model in specs],
+        producers=args.producers,
+        limits=limits,
+        seed=args.seed,
+    )
+    return RunRequest(settings, args.db or default_db_path(), args.output, note)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = build_parser().parse_args(argv)
+        request = run_request(args)
+        if not args.headless:
+            raise UsageError("the full-screen TUI is not in this version yet: add --headless")
+    except UsageError as exc:
+        print(f"igentai: error: {exc}", file=sys.stderr)
+        return Exit.USAGE
+    from igentai_tui.headless import run_headless
+
+    try:
+        return run_headless(request)
+    except KeyboardInterrupt:  # before the run existed: nothing was stored
+        print("igentai: interrupted", file=sys.stderr)
+        return Exit.INTERRUPTED

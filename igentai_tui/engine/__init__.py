@@ -1,0 +1,1 @@
+"""The engine: orchestrator, producers, parsing, normalization, metrics. No Textual here."""

@@ -1,0 +1,468 @@
+"""The orchestrator: owns the run, the store, the output file and the metrics.
+
+It runs on an asyncio loop (the Textual app's, or the headless runner's) and is the single
+authority on uniqueness. Producers run in worker threads; they take assignments and hand back
+batches through thread-safe calls. Front ends subscribe to events and call the controls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from igentai_tui.engine.clock import Clock
+from igentai_tui.engine.events import (
+    Event,
+    FoundEntry,
+    MetricsUpdated,
+    NewEntries,
+    Notice,
+    ProducerState,
+    RunEnded,
+    Subscriber,
+)
+from igentai_tui.engine.metrics import Metrics, Snapshot
+from igentai_tui.engine.producer import Assignment, Producer
+from igentai_tui.engine.prompts import SYSTEM, list_prompt
+from igentai_tui.output import OutputFile
+from igentai_tui.providers.base import CompletionRequest, Provider, ProviderError, estimate_tokens
+from igentai_tui.store import Batch, RunRow, Store
+
+Spawn = Callable[[Callable[[], None], str], None]
+"""How a front end starts a producer: call `target` in a new thread named `name`."""
+
+TICK_S = 0.5
+RECENT_MAX = 20_000
+MAX_BATCHES_PER_TRANSACTION = 256
+
+
+def spawn_thread(target: Callable[[], None], name: str) -> None:
+    """The headless host: a plain daemon thread."""
+    threading.Thread(target=target, name=name, daemon=True).start()
+
+
+@dataclass(frozen=True, slots=True)
+class Arm:
+    """A provider and model that producers can be put on."""
+
+    provider: str
+    model: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.provider}:{self.model}"
+
+
+@dataclass(slots=True)
+class Limits:
+    """Stop conditions; None means no limit."""
+
+    max_unique: int | None = None
+    max_requests: int | None = None
+    max_tokens: int | None = None
+    max_cost: float | None = None
+    duration_s: float | None = None
+    until_saturated: bool = False
+
+
+@dataclass(slots=True)
+class RunSettings:
+    topic: str
+    arms: list[Arm]
+    producers: int = 5
+    limits: Limits = field(default_factory=Limits)
+    seed: int | None = None
+    request_size: int = 50
+    context_tokens: int = 3000  # budget for the "already found" part of a prompt
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["arms"] = [a.label for a in self.arms]
+        return d
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    run: RunRow
+    status: str  # completed, stopped, failed
+    reason: str
+    snapshot: Snapshot
+
+
+@dataclass(slots=True)
+class _Item:
+    batch: Batch
+    assignment: Assignment
+    pid: int
+    arm: str
+    holds_slot: bool = True
+
+
+class Orchestrator:
+    """One run. `await run()` drives it to its end; the controls work from any thread."""
+
+    def __init__(
+        self,
+        settings: RunSettings,
+        store: Store,
+        providers: Mapping[str, Provider],
+        output: OutputFile,
+        *,
+        clock: Clock | None = None,
+        spawn: Spawn = spawn_thread,
+        grace_s: float = 5.0,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.providers = dict(providers)  # arm label -> provider
+        self.output = output
+        self.clock = clock or Clock()
+        self._spawn = spawn
+        self._grace_s = grace_s
+        self._lock = threading.RLock()
+        self._subscribers: list[Subscriber] = []
+        self.producers: dict[int, Producer] = {}
+        self._next_pid = 1
+        self.all_paused = False
+        self._disabled: dict[str, str] = {}  # provider name -> why
+        self._recent: deque[str] = deque(maxlen=RECENT_MAX)
+        self._issued = 0
+        self._end: tuple[str, str] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._queue: asyncio.Queue[_Item | None] | None = None
+        self._slots = threading.BoundedSemaphore(max(16, 4 * settings.producers))
+        self._stopped = asyncio.Event()
+        self.metrics = Metrics(self.clock.monotonic())
+        self.run_row: RunRow | None = None
+
+    # -- front-end side --------------------------------------------------------------------
+
+    def subscribe(self, subscriber: Subscriber) -> None:
+        self._subscribers.append(subscriber)
+
+    async def run(self) -> RunResult:
+        """Start the run, drive it until a stop condition, a stop() or a fatal error."""
+        self._loop = asyncio.get_running_loop()
+        self._queue = asyncio.Queue()
+        s = self.settings
+        self.run_row = await self.store.create_run(
+            s.topic, s.as_dict(), str(self.output.path), self.clock.now()
+        )
+        self.metrics = Metrics(self.clock.monotonic())
+        for _ in range(s.producers):
+            self.add_producer()
+        if self._end is not None:  # stopped before the loop was known
+            self._stopped.set()
+        ingest = asyncio.create_task(self._ingest())
+        ticker = asyncio.create_task(self._tick())
+        try:
+            await self._stopped.wait()
+        finally:
+            ticker.cancel()
+            await self._shutdown(ingest)
+        assert self._end is not None
+        status, reason = self._end
+        await self.store.finish_run(self.run_row.id, status, reason, self.clock.now())
+        snap = self.metrics.snapshot(self.clock.monotonic())
+        self._publish(MetricsUpdated(snap))
+        self._publish(RunEnded(status, reason))
+        return RunResult(self.run_row, status, reason, snap)
+
+    def stop(self, reason: str = "stopped by user", status: str = "stopped") -> None:
+        """End the run cleanly (thread-safe): everything found is stored and written."""
+        with self._lock:
+            if self._end is not None:
+                return
+            self._end = (status, reason)
+            for p in self.producers.values():
+                p.stop()
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._stopped.set)
+
+    def pause(self, pid: int | None = None) -> None:
+        """Pause one producer, or all of them when `pid` is None."""
+        if pid is None:
+            self.all_paused = True
+            self._notify_all()
+        elif (p := self.producers.get(pid)) is not None:
+            p.pause()
+
+    def resume(self, pid: int | None = None) -> None:
+        if pid is None:
+            self.all_paused = False
+            for p in list(self.producers.values()):
+                p.resume()
+        elif (p := self.producers.get(pid)) is not None:
+            p.resume()
+
+    def add_producer(self, arm: str | None = None) -> int | None:
+        """Start one more producer, on `arm` or on the least used usable arm."""
+        with self._lock:
+            if self._end is not None:
+                return None
+            arm = arm or self._least_used_arm()
+            if arm is None:
+                return None
+            pid = self._next_pid
+            self._next_pid += 1
+            producer = Producer(pid, self, arm)
+            self.producers[pid] = producer
+        self._spawn(producer.run, f"producer-{pid}")
+        return pid
+
+    def remove_producer(self, pid: int) -> bool:
+        """Stop one producer after its current request; the last one cannot be removed."""
+        with self._lock:
+            live = [p for p in self.producers.values() if not p.stopping]
+            p = self.producers.get(pid)
+            if p is None or p.stopping or len(live) <= 1:
+                return False
+            p.stop()
+            return True
+
+    # -- producer side (worker threads) ----------------------------------------------------
+
+    def assignment(self, producer: Producer) -> Assignment | None:
+        """The next request for `producer`, or None when it should stop."""
+        s = self.settings
+        with self._lock:
+            if self._end is not None or producer.stopping:
+                return None
+            if s.limits.max_requests is not None and self._issued >= s.limits.max_requests:
+                self._stop_from_thread("request limit reached", "completed")
+                return None
+            arm = producer.arm
+            if self._arm_disabled(arm):
+                arm = self._least_used_arm()
+                if arm is None:
+                    return None
+            self._issued += 1
+            recent = list(self._recent)[-2000:] if len(self._recent) > 2000 else list(self._recent)
+            unique = self.metrics.unique
+        provider = self.providers[arm]
+        model = arm.split(":", 1)[1]
+        budget = int(
+            min(s.context_tokens, provider.context_window(model) // 4) * producer.context_scale
+        )
+        found: list[str] = []
+        used = 0
+        for text in reversed(recent):
+            used += estimate_tokens(text) + 1
+            if used > budget:
+                break
+            found.append(text)
+        prompt = list_prompt(s.topic, s.request_size, found, unique)
+        request = CompletionRequest(
+            model=model,
+            system=SYSTEM,
+            prompt=prompt,
+            max_tokens=s.request_size * 20 + 200,
+            temperature=1.0,
+        )
+        return Assignment(
+            arm=arm,
+            provider_name=arm.split(":", 1)[0],
+            provider=provider,
+            request=request,
+            partition=None,
+            context_entries=len(found),
+            unique_at_assign=unique,
+            assigned_at=self.clock.monotonic(),
+        )
+
+    def submit(self, batch: Batch, assignment: Assignment) -> None:
+        """Hand a batch to the ingest loop; blocks while the loop is far behind."""
+        item = _Item(batch, assignment, batch.call.producer, assignment.arm)
+        while not self._slots.acquire(timeout=0.1):
+            if self._end is not None:
+                item.holds_slot = False  # shutting down: the loop drains what it gets
+                break
+        if self._queue is not None:
+            self._in_loop(self._queue.put_nowait, item)
+
+    def provider_failed(self, producer: Producer, a: Assignment, exc: ProviderError) -> None:
+        """Act on a provider error that affects more than this producer."""
+        if not exc.disables_provider:
+            return
+        with self._lock:
+            if a.provider_name in self._disabled:
+                return
+            self._disabled[a.provider_name] = str(exc)
+            usable = self._least_used_arm() is not None
+        self._post(Notice(f"{a.provider_name} disabled for this run: {exc}", "error"))
+        if not usable:
+            self._stop_from_thread(f"no usable provider: {a.provider_name}: {exc}", "failed")
+
+    def producer_changed(self, producer: Producer) -> None:
+        self._post(
+            ProducerState(producer.pid, producer.state, producer.arm, None, producer.last_error)
+        )
+
+    def producer_finished(self, producer: Producer) -> None:
+        with self._lock:
+            live = [p for p in self.producers.values() if not p.done.is_set()]
+            if not live and self._end is None:
+                self._stop_from_thread("no producer left", "stopped")
+
+    def cost(self, a: Assignment, input_tokens: int, output_tokens: int) -> float | None:
+        price = getattr(a.provider, "price", None)
+        per_mtok = price(a.request.model) if price else None
+        if per_mtok is None:
+            return None
+        return (input_tokens * per_mtok[0] + output_tokens * per_mtok[1]) / 1e6
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _arm_disabled(self, arm: str) -> bool:
+        return arm.split(":", 1)[0] in self._disabled
+
+    def _least_used_arm(self) -> str | None:
+        counts = {a.label: 0 for a in self.settings.arms if not self._arm_disabled(a.label)}
+        if not counts:
+            return None
+        for p in self.producers.values():
+            if p.arm in counts and not p.stopping:
+                counts[p.arm] += 1
+        return min(counts, key=lambda k: counts[k])
+
+    def _notify_all(self) -> None:
+        for p in list(self.producers.values()):
+            p._wake.set()
+
+    def _stop_from_thread(self, reason: str, status: str) -> None:
+        self.stop(reason, status)
+
+    def _post(self, event: Event) -> None:
+        """Publish from any thread."""
+        self._in_loop(self._publish, event)
+
+    def _in_loop(self, fn: Callable[..., object], *args: object) -> None:
+        """Run `fn(*args)` on the orchestrator's loop; a no-op once the loop has closed."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        with contextlib.suppress(RuntimeError):  # closed meanwhile: the run is over
+            loop.call_soon_threadsafe(fn, *args)
+
+    def _publish(self, event: Event) -> None:
+        for sub in list(self._subscribers):
+            try:
+                sub(event)
+            except Exception as exc:  # a broken front end must not stop the run
+                self._subscribers.remove(sub)
+                self._publish(Notice(f"an event subscriber failed and was dropped: {exc!r}"))
+
+    async def _tick(self) -> None:
+        limits = self.settings.limits
+        while True:
+            await asyncio.sleep(TICK_S)
+            now = self.clock.monotonic()
+            self._publish(MetricsUpdated(self.metrics.snapshot(now)))
+            if limits.duration_s is not None and now - self.metrics.started >= limits.duration_s:
+                self.stop("duration reached", "completed")
+
+    async def _ingest(self) -> None:
+        assert self._queue is not None
+        queue = self._queue
+        while True:
+            item = await queue.get()
+            if item is None:
+                return
+            items = [item]
+            done = False
+            while len(items) < MAX_BATCHES_PER_TRANSACTION and not queue.empty():
+                nxt = queue.get_nowait()
+                if nxt is None:
+                    done = True
+                    break
+                items.append(nxt)
+            await self._store_items(items)
+            if done:
+                return
+
+    async def _store_items(self, items: list[_Item]) -> None:
+        limits = self.settings.limits
+        assert self.run_row is not None
+        max_new = None
+        if limits.max_unique is not None:
+            max_new = max(0, limits.max_unique - self.metrics.unique)
+        try:
+            outcomes = await self.store.record(
+                self.run_row.id, [it.batch for it in items], max_new=max_new
+            )
+        except Exception as exc:
+            self._publish(Notice(f"could not store results: {exc}", "error"))
+            self.stop(f"database error: {exc}", "failed")
+            return
+        finally:
+            for it in items:
+                if it.holds_slot:
+                    self._slots.release()
+        now = self.clock.monotonic()
+        found: list[FoundEntry] = []
+        for it, out in zip(items, outcomes, strict=True):
+            call = it.batch.call
+            before = self.metrics.unique
+            self.metrics.record_call(
+                now,
+                it.pid,
+                it.arm,
+                latency_s=call.latency_s,
+                input_tokens=call.input_tokens,
+                output_tokens=call.output_tokens,
+                cost_usd=call.cost_usd,
+                returned=len(it.batch.candidates),
+                new=len(out.new),
+                dup_exact=out.dup_exact,
+                dup_variant=out.dup_variant,
+                error_kind=call.error_kind,
+            )
+            self.metrics.record_counts(out.count_changes)
+            if call.error_kind is None:
+                a = it.assignment
+                self.metrics.record_lag(before - a.unique_at_assign, now - a.assigned_at)
+            found.extend(FoundEntry(e.text, it.pid, it.arm, call.partition) for e in out.new)
+        if found:
+            texts = [f.text for f in found]
+            self.output.append(texts)
+            with self._lock:
+                self._recent.extend(texts)
+            self._publish(NewEntries(tuple(found)))
+        self._check_limits()
+
+    def _check_limits(self) -> None:
+        lim = self.settings.limits
+        t = self.metrics.total
+        if lim.max_unique is not None and self.metrics.unique >= lim.max_unique:
+            self.stop("unique-entry limit reached", "completed")
+        elif lim.max_tokens is not None and t.input_tokens + t.output_tokens >= lim.max_tokens:
+            self.stop("token limit reached", "completed")
+        elif lim.max_cost is not None and t.cost_usd >= lim.max_cost:
+            self.stop("cost limit reached", "completed")
+        elif lim.until_saturated and self._saturated():
+            self.stop("saturated: the topic looks exhausted", "completed")
+
+    def _saturated(self) -> bool:
+        cov = self.metrics.coverage()
+        t = self.metrics.total
+        return t.requests - t.errors >= 20 and (cov.good_turing or 0) >= 0.97
+
+    async def _shutdown(self, ingest: asyncio.Task[None]) -> None:
+        """Let producers finish (up to the grace period), drain the queue, close the file."""
+        deadline = time.monotonic() + self._grace_s
+        while any(not p.done.is_set() for p in list(self.producers.values())):
+            if time.monotonic() >= deadline:
+                self._publish(Notice("some producers did not finish in time; left behind"))
+                break
+            await asyncio.sleep(0.02)
+        assert self._queue is not None and self._loop is not None
+        # call_soon keeps FIFO order with the batches producers already handed over.
+        self._loop.call_soon(self._queue.put_nowait, None)
+        await ingest
+        self.output.sync()

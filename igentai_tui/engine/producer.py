@@ -1,0 +1,186 @@
+"""The producer loop a worker thread runs: assignment, LLM call, parse, hand over, repeat.
+
+The same code runs under the Textual app (thread workers) and the headless runner (plain
+threads). A producer owns its retry policy; the orchestrator owns everything shared.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from igentai_tui.engine.normalize import forms
+from igentai_tui.engine.parsing import parse_reply
+from igentai_tui.engine.prompts import PROMPT_VERSION
+from igentai_tui.providers.base import (
+    BadResponse,
+    Completion,
+    CompletionRequest,
+    ContextTooLong,
+    Provider,
+    ProviderError,
+    RateLimited,
+)
+from igentai_tui.store import Batch, CallRecord
+
+if TYPE_CHECKING:
+    from igentai_tui.engine.orchestrator import Orchestrator
+
+BACKOFF_BASE_S = 1.0
+BACKOFF_CAP_S = 60.0
+MIN_CONTEXT_SCALE = 1 / 64
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """What a producer is to do next, as the orchestrator decided it."""
+
+    arm: str
+    provider_name: str
+    provider: Provider
+    request: CompletionRequest
+    partition: str | None
+    context_entries: int
+    unique_at_assign: int
+    assigned_at: float  # monotonic
+
+
+class Producer:
+    """One producer. `run()` blocks until the producer is stopped or the run ends."""
+
+    def __init__(self, pid: int, orchestrator: Orchestrator, arm: str) -> None:
+        self.pid = pid
+        self.arm = arm
+        self.state = "starting"
+        self.last_error: str | None = None
+        self.context_scale = 1.0
+        self._orc = orchestrator
+        self._resume = threading.Event()
+        self._resume.set()
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self.done = threading.Event()
+        self._failures = 0
+        self._rng = random.Random(pid)
+
+    # -- controls (any thread) ------------------------------------------------------------------
+
+    @property
+    def paused(self) -> bool:
+        return not self._resume.is_set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def pause(self) -> None:
+        self._resume.clear()
+        self._wake.set()
+
+    def resume(self) -> None:
+        self._resume.set()
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._resume.set()
+        self._wake.set()
+
+    # -- the loop (its own thread) --------------------------------------------------------------
+
+    def run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                if not self._resume.is_set() or self._orc.all_paused:
+                    self._set_state("paused")
+                    self._wait_resumed()
+                    continue
+                assignment = self._orc.assignment(self)
+                if assignment is None:
+                    break
+                self.arm = assignment.arm
+                self._set_state("running")
+                self._call(assignment)
+        finally:
+            self._set_state("stopped")
+            self.done.set()
+            self._orc.producer_finished(self)
+
+    def _wait_resumed(self) -> None:
+        while not self._stop.is_set() and (not self._resume.is_set() or self._orc.all_paused):
+            self._wake.wait(0.25)
+            self._wake.clear()
+
+    def _call(self, a: Assignment) -> None:
+        clock = self._orc.clock
+        started = clock.now()
+        t0 = clock.monotonic()
+        try:
+            reply = a.provider.complete(a.request)
+            if not reply.text.strip():
+                raise BadResponse("the reply was empty")
+        except ProviderError as exc:
+            self._failed(a, exc, started, clock.monotonic() - t0)
+            return
+        except Exception as exc:  # a provider bug must not kill the producer
+            self._failed(a, BadResponse(f"{type(exc).__name__}: {exc}"), started, 0.0)
+            return
+        self._failures = 0
+        self.last_error = None
+        self._orc.submit(self._batch(a, reply, started, clock.monotonic() - t0), a)
+
+    def _batch(self, a: Assignment, reply: Completion, started: float, latency: float) -> Batch:
+        parsed = parse_reply(reply.text, truncated=reply.truncated)
+        candidates = [f for f in map(forms, parsed.candidates) if f is not None]
+        call = self._record(a, started, latency)
+        call.input_tokens = reply.input_tokens
+        call.output_tokens = reply.output_tokens
+        call.finish_reason = reply.finish_reason
+        call.rejected = parsed.rejected + len(parsed.candidates) - len(candidates)
+        call.cost_usd = self._orc.cost(a, reply.input_tokens, reply.output_tokens)
+        return Batch(call, candidates)
+
+    def _record(self, a: Assignment, started: float, latency: float) -> CallRecord:
+        return CallRecord(
+            producer=self.pid,
+            provider=a.provider_name,
+            model=a.request.model,
+            started_at=started,
+            partition=a.partition,
+            prompt_version=PROMPT_VERSION,
+            latency_s=latency,
+            context_entries=a.context_entries,
+        )
+
+    def _failed(self, a: Assignment, exc: ProviderError, started: float, latency: float) -> None:
+        call = self._record(a, started, latency)
+        call.error_kind = exc.kind
+        call.error_message = str(exc)[:500]
+        self.last_error = f"{exc.kind}: {exc}"[:200]
+        self._orc.submit(Batch(call), a)
+        self._orc.provider_failed(self, a, exc)
+        if isinstance(exc, ContextTooLong):
+            self.context_scale = max(MIN_CONTEXT_SCALE, self.context_scale / 2)
+            return
+        if exc.disables_provider:
+            return
+        self._failures += 1
+        delay = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** (self._failures - 1))
+        if isinstance(exc, RateLimited):
+            self._set_state("rate_limited")
+            if exc.retry_after is not None:
+                delay = exc.retry_after
+        else:
+            self._set_state("backing_off")
+        self._sleep(delay * (1 + 0.25 * self._rng.random()))
+
+    def _sleep(self, seconds: float) -> None:
+        self._wake.clear()
+        self._orc.clock.sleep(seconds, self._stop)
+
+    def _set_state(self, state: str) -> None:
+        if state != self.state:
+            self.state = state
+            self._orc.producer_changed(self)

@@ -1,0 +1,143 @@
+"""The headless front end: progress lines on stderr, a JSON summary on stdout, exit status."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+from typing import TextIO
+
+from igentai_tui.cli import Exit, RunRequest
+from igentai_tui.engine.clock import Clock
+from igentai_tui.engine.events import Event, MetricsUpdated, Notice, RunEnded
+from igentai_tui.engine.metrics import Snapshot
+from igentai_tui.engine.orchestrator import Orchestrator, RunResult
+from igentai_tui.output import OutputError, OutputFile
+from igentai_tui.providers import SpecError, make_provider
+from igentai_tui.store import Store, StoreError
+
+PROGRESS_EVERY_S = 5.0
+
+
+def progress_line(snap: Snapshot) -> str:
+    """One line of progress: unique, per minute, requests, tokens, coverage."""
+    t = snap.total
+    cov = snap.coverage
+    est = ""
+    if cov.chao1 is not None and cov.completeness is not None:
+        est = f" · ~{cov.completeness:.0%} of ≈{cov.chao1:,.0f} (±{cov.chao1_sd or 0:,.0f})"
+    m, s = divmod(int(snap.elapsed_s), 60)
+    return (
+        f"[{m:02d}:{s:02d}] {snap.unique:,} unique · {t.unique_per_min:,}/min · "
+        f"{t.requests:,} requests · {t.input_tokens + t.output_tokens:,} tokens"
+        f"{' · ' + str(t.errors) + ' errors' if t.errors else ''}{est}"
+    )
+
+
+def summary(result: RunResult, request: RunRequest) -> dict[str, object]:
+    """The JSON summary printed on stdout when the run ends."""
+    snap = result.snapshot
+    t = snap.total
+    return {
+        "run_id": result.run.uid,
+        "topic": result.run.topic,
+        "status": result.status,
+        "stop_reason": result.reason,
+        "unique": snap.unique,
+        "requests": t.requests,
+        "errors": t.errors,
+        "input_tokens": t.input_tokens,
+        "output_tokens": t.output_tokens,
+        "cost_usd": t.cost_usd,
+        "elapsed_s": round(snap.elapsed_s, 3),
+        "coverage": snap.coverage.as_dict(),
+        "context_lag": {"entries": snap.context_lag.entries, "seconds": snap.context_lag.seconds},
+        "providers": {arm: v.as_dict() for arm, v in snap.arms.items()},
+        "producers": {str(pid): v.as_dict() for pid, v in snap.producers.items()},
+        "paths": {"db": str(request.db), "output": str(request.output)},
+    }
+
+
+class _Progress:
+    """Prints a progress line at most every PROGRESS_EVERY_S, and every notice."""
+
+    def __init__(self, err: TextIO) -> None:
+        self._err = err
+        self._last = -PROGRESS_EVERY_S
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, MetricsUpdated):
+            snap = event.snapshot
+            if snap.elapsed_s - self._last >= PROGRESS_EVERY_S:
+                self._last = snap.elapsed_s
+                print(progress_line(snap), file=self._err, flush=True)
+        elif isinstance(event, Notice):
+            print(f"igentai: {event.level}: {event.message}", file=self._err, flush=True)
+        elif isinstance(event, RunEnded):
+            print(f"igentai: run {event.status}: {event.reason}", file=self._err, flush=True)
+
+
+async def _run(request: RunRequest, clock: Clock) -> tuple[int, dict[str, object] | None]:
+    s = request.settings
+    seed = s.seed if s.seed is not None else 0
+    try:
+        providers = {
+            a.label: make_provider(a.provider, a.model, seed=seed + i, clock=clock)
+            for i, a in enumerate(s.arms)
+        }
+    except SpecError as exc:
+        print(f"igentai: error: --providers: {exc}", file=sys.stderr)
+        return Exit.USAGE, None
+    try:
+        output = OutputFile(request.output)
+    except OutputError as exc:
+        print(f"igentai: error: {exc}", file=sys.stderr)
+        return Exit.USAGE, None
+    try:
+        try:
+            store = await Store.open(request.db)
+        except StoreError as exc:
+            print(f"igentai: error: {exc}", file=sys.stderr)
+            return Exit.USAGE, None
+        if request.note:
+            print(f"igentai: {request.note}", file=sys.stderr)
+        orc = Orchestrator(s, store, providers, output, clock=clock)
+        orc.subscribe(_Progress(sys.stderr))
+        interrupted = _on_signals(orc)
+        try:
+            result = await orc.run()
+        finally:
+            await store.close()
+    finally:
+        output.close()
+    code = Exit.OK
+    if interrupted:
+        code = Exit.INTERRUPTED
+    elif result.status == "failed":
+        code = Exit.FAILED
+    return code, summary(result, request)
+
+
+def _on_signals(orc: Orchestrator) -> list[int]:
+    """SIGINT and SIGTERM stop the run cleanly; a second one only repeats that it is stopping."""
+    seen: list[int] = []
+    loop = asyncio.get_running_loop()
+
+    def handler(signum: int) -> None:
+        if seen:
+            print("igentai: still stopping: storing what was found…", file=sys.stderr)
+        seen.append(signum)
+        orc.stop(f"interrupted by {signal.Signals(signum).name}", "stopped")
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, handler, sig)
+    return seen
+
+
+def run_headless(request: RunRequest, clock: Clock | None = None) -> int:
+    """Run to the end; print the summary; return the exit status."""
+    code, result = asyncio.run(_run(request, clock or Clock()))
+    if result is not None:
+        print(json.dumps(result, indent=2, ensure_ascii=False))
+    return int(code)

@@ -1,0 +1,70 @@
+"""output.txt: one entry a line, appended after the database has committed them.
+
+The order matters for crash safety: the DB commits a batch first, then its new entries are
+appended and flushed here. A crash in between leaves the file behind the DB, never ahead of it;
+`repair()` brings it back in line from the DB.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from igentai_tui.engine.normalize import key_of
+
+
+class OutputError(Exception):
+    """The output file cannot be written; the message names the path."""
+
+
+class OutputFile:
+    """An append-only list file, flushed after every batch."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path).expanduser()
+        if self.path.is_dir():
+            raise OutputError(f"output path {self.path} is a directory, not a file")
+        try:
+            self._fh = self.path.open("a", encoding="utf-8", newline="\n")
+        except OSError as exc:
+            raise OutputError(f"cannot write output file {self.path}: {exc.strerror}") from None
+
+    def append(self, texts: Iterable[str]) -> None:
+        """Append entries, one a line, and flush them to the OS."""
+        data = "".join(f"{t}\n" for t in texts)
+        if data:
+            self._fh.write(data)
+            self._fh.flush()
+
+    def sync(self) -> None:
+        """Flush and fsync: called when a run ends."""
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+
+    def close(self) -> None:
+        if not self._fh.closed:
+            self.sync()
+            self._fh.close()
+
+
+def repair(path: Path | str, stored: list[str]) -> int:
+    """Bring `path` in line with the stored entries; return how many lines were appended.
+
+    A last line cut short by a crash is removed; stored entries the file lacks (compared by
+    key) are appended in the order they were found.
+    """
+    path = Path(path).expanduser()
+    present: set[str] = set()
+    if path.exists():
+        data = path.read_bytes()
+        if data and not data.endswith(b"\n"):
+            with path.open("r+b") as fh:
+                fh.truncate(data.rfind(b"\n") + 1)
+            data = data[: data.rfind(b"\n") + 1]
+        present = {key_of(line) for line in data.decode("utf-8", "replace").splitlines()}
+    missing = [t for t in stored if key_of(t) not in present]
+    if missing:
+        with path.open("a", encoding="utf-8", newline="\n") as fh:
+            fh.writelines(f"{t}\n" for t in missing)
+    return len(missing)

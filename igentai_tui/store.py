@@ -1,0 +1,461 @@
+"""The SQLite store: runs, entries and calls; the single place uniqueness is decided.
+
+One writer (the orchestrator) through aiosqlite; WAL so that readers in other processes can
+query at any time. Uniqueness is a UNIQUE index on (run_id, key); near-duplicates share an
+indexed `loose` signature, so checking a candidate is an index lookup, never a scan.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from igentai_tui.engine.normalize import Forms
+
+SCHEMA_VERSION = 1
+
+# Each migration: (version, description, SQL). Never edit one that has shipped; add another.
+MIGRATIONS: list[tuple[int, str, str]] = [
+    (
+        1,
+        "runs, entries, calls",
+        """
+        CREATE TABLE runs (
+            id INTEGER PRIMARY KEY,
+            uid TEXT NOT NULL UNIQUE,
+            topic TEXT NOT NULL,
+            settings TEXT NOT NULL,
+            status TEXT NOT NULL,
+            stop_reason TEXT,
+            started_at TEXT NOT NULL,
+            ended_at TEXT,
+            output_path TEXT
+        );
+        CREATE TABLE calls (
+            id INTEGER PRIMARY KEY,
+            run_id INTEGER NOT NULL REFERENCES runs(id),
+            producer INTEGER NOT NULL,
+            provider TEXT NOT NULL,
+            model TEXT NOT NULL,
+            partition TEXT,
+            prompt_version TEXT,
+            started_at TEXT NOT NULL,
+            latency_s REAL,
+            input_tokens INTEGER NOT NULL DEFAULT 0,
+            output_tokens INTEGER NOT NULL DEFAULT 0,
+            cost_usd REAL,
+            context_entries INTEGER NOT NULL DEFAULT 0,
+            finish_reason TEXT,
+            returned INTEGER NOT NULL DEFAULT 0,
+            new INTEGER NOT NULL DEFAULT 0,
+            dup_exact INTEGER NOT NULL DEFAULT 0,
+            dup_variant INTEGER NOT NULL DEFAULT 0,
+            rejected INTEGER NOT NULL DEFAULT 0,
+            error_kind TEXT,
+            error_message TEXT
+        );
+        CREATE INDEX calls_run ON calls(run_id, id);
+        CREATE TABLE entries (
+            id INTEGER PRIMARY KEY,
+            run_id INTEGER NOT NULL REFERENCES runs(id),
+            key TEXT NOT NULL,
+            loose TEXT NOT NULL,
+            text TEXT NOT NULL,
+            partition TEXT,
+            first_call_id INTEGER REFERENCES calls(id),
+            first_producer INTEGER,
+            first_provider TEXT,
+            first_model TEXT,
+            first_seen TEXT NOT NULL,
+            times_proposed INTEGER NOT NULL DEFAULT 1,
+            UNIQUE (run_id, key)
+        );
+        CREATE INDEX entries_loose ON entries(run_id, loose);
+        """,
+    ),
+]
+
+# SQLite's default limit on bound parameters is 32766 (since 3.32); stay well under it.
+_MAX_PARAMS = 30_000
+
+
+class StoreError(Exception):
+    """A database problem with a one-line, user-facing message naming the path."""
+
+
+def utc_iso(ts: float | None = None) -> str:
+    """ISO-8601 UTC with milliseconds, the one time format of the database."""
+    dt = datetime.now(UTC) if ts is None else datetime.fromtimestamp(ts, UTC)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+
+
+@dataclass(slots=True)
+class CallRecord:
+    """One LLM request, as the calls table stores it."""
+
+    producer: int
+    provider: str
+    model: str
+    started_at: float
+    partition: str | None = None
+    prompt_version: str | None = None
+    latency_s: float | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float | None = None
+    context_entries: int = 0
+    finish_reason: str | None = None
+    rejected: int = 0
+    error_kind: str | None = None
+    error_message: str | None = None
+
+
+@dataclass(slots=True)
+class Batch:
+    """A call and the candidates its reply yielded."""
+
+    call: CallRecord
+    candidates: Sequence[Forms] = ()
+
+
+@dataclass(slots=True)
+class NewEntry:
+    id: int
+    text: str
+    key: str
+
+
+@dataclass(slots=True)
+class BatchOutcome:
+    """What one batch did: its call id, the entries that were new, and the duplicates."""
+
+    call_id: int
+    new: list[NewEntry] = field(default_factory=list)
+    dup_exact: int = 0
+    dup_variant: int = 0
+    # (times proposed before, after) for every entry the batch touched; 0 before = new.
+    count_changes: list[tuple[int, int]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class RunRow:
+    id: int
+    uid: str
+    topic: str
+    settings: dict[str, Any]
+    status: str
+    stop_reason: str | None
+    started_at: str
+    ended_at: str | None
+    output_path: str | None
+
+
+def _chunks(seq: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(seq), size):
+        yield seq[i : i + size]
+
+
+class Store:
+    """The igentai database. Open with `await Store.open(path)`."""
+
+    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+        self._conn = conn
+        self.path = path
+
+    # -- opening -----------------------------------------------------------------------------
+
+    @classmethod
+    async def open(cls, path: Path | str, *, create: bool = True) -> Store:
+        """Open (and create or migrate) the database at `path`; StoreError on any problem."""
+        path = Path(path).expanduser()
+        _check_path(path, create)
+        try:
+            conn = await aiosqlite.connect(path, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open database {path}: {exc}") from None
+        store = cls(conn, path)
+        try:
+            await store._setup()
+        except StoreError:
+            await conn.close()
+            raise
+        except sqlite3.DatabaseError as exc:
+            await conn.close()
+            raise StoreError(_explain(path, exc)) from None
+        return store
+
+    async def _setup(self) -> None:
+        c = self._conn
+        await c.execute("PRAGMA busy_timeout = 5000")
+        # Reading the schema first tells "not a database" apart from a lock or permissions.
+        tables = {r[0] for r in await c.execute_fetchall("SELECT name FROM sqlite_master")}
+        if tables and "schema_migrations" not in tables:
+            raise StoreError(f"{self.path} is an SQLite database but not an igentai one")
+        await c.execute("PRAGMA journal_mode = WAL")
+        await c.execute("PRAGMA synchronous = NORMAL")
+        await c.execute("PRAGMA foreign_keys = ON")
+        await self._migrate(bool(tables))
+
+    async def _migrate(self, existing: bool) -> None:
+        c = self._conn
+        version = 0
+        if existing:
+            rows = await c.execute_fetchall("SELECT max(version) FROM schema_migrations")
+            version = rows[0][0] or 0
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path} was written by a newer igentai (schema v{version}; this one knows "
+                f"v{SCHEMA_VERSION}): upgrade igentai to read it"
+            )
+        if version == SCHEMA_VERSION:
+            return
+        await c.execute("BEGIN IMMEDIATE")
+        try:
+            await c.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+                "description TEXT NOT NULL, applied_at TEXT NOT NULL)"
+            )
+            for number, description, sql in MIGRATIONS:
+                if number > version:
+                    for statement in filter(str.strip, sql.split(";")):
+                        await c.execute(statement)
+                    await c.execute(
+                        "INSERT INTO schema_migrations VALUES (?, ?, ?)",
+                        (number, description, utc_iso()),
+                    )
+            await c.execute("COMMIT")
+        except BaseException:
+            await c.execute("ROLLBACK")
+            raise
+
+    async def close(self) -> None:
+        await self._conn.close()
+
+    @property
+    def connection(self) -> aiosqlite.Connection:
+        """The underlying connection, for read queries by the commands."""
+        return self._conn
+
+    # -- runs --------------------------------------------------------------------------------
+
+    async def create_run(
+        self, topic: str, settings: dict[str, Any], output_path: str | None, started_at: float
+    ) -> RunRow:
+        uid = secrets.token_hex(6)
+        cur = await self._conn.execute(
+            "INSERT INTO runs (uid, topic, settings, status, started_at, output_path) "
+            "VALUES (?, ?, ?, 'running', ?, ?)",
+            (uid, topic, json.dumps(settings, sort_keys=True), utc_iso(started_at), output_path),
+        )
+        run = await self.get_run(cur.lastrowid or 0)
+        assert run is not None
+        return run
+
+    async def finish_run(self, run_id: int, status: str, stop_reason: str, ended_at: float) -> None:
+        await self._conn.execute(
+            "UPDATE runs SET status = ?, stop_reason = ?, ended_at = ? WHERE id = ?",
+            (status, stop_reason, utc_iso(ended_at), run_id),
+        )
+
+    async def get_run(self, run_id: int) -> RunRow | None:
+        rows = await self._conn.execute_fetchall(
+            "SELECT id, uid, topic, settings, status, stop_reason, started_at, ended_at, "
+            "output_path FROM runs WHERE id = ?",
+            (run_id,),
+        )
+        if not rows:
+            return None
+        r = rows[0]
+        return RunRow(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5], r[6], r[7], r[8])
+
+    async def entry_texts(self, run_id: int) -> list[str]:
+        """Every entry of a run, in the order it was found."""
+        rows = await self._conn.execute_fetchall(
+            "SELECT text FROM entries WHERE run_id = ? ORDER BY id", (run_id,)
+        )
+        return [r[0] for r in rows]
+
+    # -- ingest ------------------------------------------------------------------------------
+
+    async def record(
+        self, run_id: int, batches: Sequence[Batch], *, max_new: int | None = None
+    ) -> list[BatchOutcome]:
+        """Store calls and their candidates in one transaction; say which entries were new.
+
+        A candidate is a duplicate when an entry of the run has its `loose` signature (exact
+        when the keys are equal too, a variant otherwise); duplicates bump `times_proposed`.
+        With `max_new`, new entries past that many are not stored (a unique-entry limit).
+        """
+        c = self._conn
+        await c.execute("BEGIN IMMEDIATE")
+        try:
+            outcomes = await self._record(run_id, batches, max_new)
+            await c.execute("COMMIT")
+        except BaseException:
+            await c.execute("ROLLBACK")
+            raise
+        return outcomes
+
+    async def _record(
+        self, run_id: int, batches: Sequence[Batch], max_new: int | None
+    ) -> list[BatchOutcome]:
+        c = self._conn
+        rows = await c.execute_fetchall("SELECT coalesce(max(id), 0) FROM calls")
+        first_call_id = rows[0][0] + 1
+        outcomes = [BatchOutcome(first_call_id + i) for i in range(len(batches))]
+
+        # Existing entries sharing a loose signature with any candidate.
+        looses = list({f.loose for b in batches for f in b.candidates})
+        existing: dict[str, list[Any]] = {}  # loose -> [id, key, times_proposed, added]
+        for chunk in _chunks(looses, _MAX_PARAMS - 1):
+            marks = ",".join("?" * len(chunk))
+            for eid, key, loose, times in await c.execute_fetchall(
+                f"SELECT id, key, loose, times_proposed FROM entries "
+                f"WHERE run_id = ? AND loose IN ({marks})",
+                (run_id, *chunk),
+            ):
+                existing.setdefault(loose, [eid, key, times, 0])
+
+        # Decide each candidate in order: duplicate of a stored or earlier entry, or new.
+        pending: dict[str, list[Any]] = {}  # loose -> [forms, batch index, added]
+        for i, batch in enumerate(batches):
+            out = outcomes[i]
+            for f in batch.candidates:
+                hit = existing.get(f.loose)
+                if hit is not None:
+                    hit[3] += 1
+                    same = hit[1] == f.key
+                elif (p := pending.get(f.loose)) is not None:
+                    p[2] += 1
+                    same = p[0].key == f.key
+                elif max_new is None or len(pending) < max_new:
+                    pending[f.loose] = [f, i, 0]
+                    continue
+                else:
+                    continue  # over the unique-entry limit: not stored
+                if same:
+                    out.dup_exact += 1
+                else:
+                    out.dup_variant += 1
+
+        await self._insert_calls(run_id, batches, outcomes, pending)
+
+        # Insert the new entries; the UNIQUE key index has the last word.
+        now = utc_iso()
+        params: list[Any] = []
+        for f, i, added in pending.values():
+            call = batches[i].call
+            params += (
+                run_id, f.key, f.loose, f.text, call.partition, outcomes[i].call_id,
+                call.producer, call.provider, call.model, now, 1 + added,
+            )  # fmt: skip
+        width = 11
+        inserted: dict[str, int] = {}
+        for chunk in _chunks(params, (_MAX_PARAMS // width) * width):
+            marks = ",".join(["(" + ",".join("?" * width) + ")"] * (len(chunk) // width))
+            for eid, key in await c.execute_fetchall(
+                "INSERT INTO entries (run_id, key, loose, text, partition, first_call_id, "
+                "first_producer, first_provider, first_model, first_seen, times_proposed) "
+                f"VALUES {marks} ON CONFLICT (run_id, key) DO NOTHING RETURNING id, key",
+                chunk,
+            ):
+                inserted[key] = eid
+        for f, i, added in pending.values():
+            eid = inserted.get(f.key)
+            if eid is None:  # another writer stored this key meanwhile: a duplicate after all
+                outcomes[i].dup_exact += 1
+                continue
+            outcomes[i].new.append(NewEntry(eid, f.text, f.key))
+            outcomes[i].count_changes.append((0, 1 + added))
+
+        bumps = [(added, eid) for eid, _key, _times, added in existing.values() if added]
+        if bumps:
+            await c.executemany(
+                "UPDATE entries SET times_proposed = times_proposed + ? WHERE id = ?", bumps
+            )
+        changes = [(t, t + a) for _eid, _key, t, a in existing.values() if a]
+        if outcomes and changes:
+            outcomes[0].count_changes.extend(changes)
+        return outcomes
+
+    async def _insert_calls(
+        self,
+        run_id: int,
+        batches: Sequence[Batch],
+        outcomes: list[BatchOutcome],
+        pending: dict[str, list[Any]],
+    ) -> None:
+        new_per_batch = [0] * len(batches)
+        for _f, i, _added in pending.values():
+            new_per_batch[i] += 1
+        rows = []
+        for i, (batch, out) in enumerate(zip(batches, outcomes, strict=True)):
+            call = batch.call
+            rows.append(
+                (
+                    out.call_id, run_id, call.producer, call.provider, call.model,
+                    call.partition, call.prompt_version, utc_iso(call.started_at),
+                    call.latency_s, call.input_tokens, call.output_tokens, call.cost_usd,
+                    call.context_entries, call.finish_reason, len(batch.candidates),
+                    new_per_batch[i], out.dup_exact, out.dup_variant, call.rejected,
+                    call.error_kind, call.error_message,
+                )
+            )  # fmt: skip
+        await self._conn.executemany(
+            "INSERT INTO calls (id, run_id, producer, provider, model, partition, "
+            "prompt_version, started_at, latency_s, input_tokens, output_tokens, cost_usd, "
+            "context_entries, finish_reason, returned, new, dup_exact, dup_variant, rejected, "
+            "error_kind, error_message) VALUES (" + ",".join("?" * 21) + ")",
+            rows,
+        )
+
+
+def _check_path(path: Path, create: bool) -> None:
+    if path.is_dir():
+        raise StoreError(f"database path {path} is a directory, not a file")
+    if not path.exists():
+        if not create:
+            raise StoreError(f"no database at {path}")
+        parent = path.parent
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot create the folder for database {path}: {exc.strerror}"
+            ) from None
+        probe = parent / f".igentai-probe-{secrets.token_hex(4)}"
+        try:
+            probe.touch()
+            probe.unlink()
+        except OSError as exc:
+            raise StoreError(f"cannot create database {path}: {exc.strerror}") from None
+    elif not _is_sqlite(path):
+        raise StoreError(f"{path} is not an SQLite database")
+
+
+def _is_sqlite(path: Path) -> bool:
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(16)
+    except OSError as exc:
+        raise StoreError(f"cannot read database {path}: {exc.strerror}") from None
+    return head == b"SQLite format 3\x00" or head == b""
+
+
+def _explain(path: Path, exc: sqlite3.DatabaseError) -> str:
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return f"database {path} is locked by another process; try again when it is done"
+    if "readonly" in text or "unable to open" in text:
+        return f"cannot write database {path}: {text}"
+    if "not a database" in text or "malformed" in text:
+        return f"{path} is not a valid SQLite database ({text})"
+    return f"database {path}: {text}"

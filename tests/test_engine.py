@@ -1,0 +1,235 @@
+"""The orchestrator and producers end to end, in-process, on sim and on scripted providers."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from igentai_tui.engine.events import Event, NewEntries, ProducerState, RunEnded
+from igentai_tui.engine.normalize import key_of
+from igentai_tui.engine.orchestrator import Arm, Limits, Orchestrator, RunResult, RunSettings
+from igentai_tui.output import OutputFile
+from igentai_tui.providers.base import (
+    AuthenticationFailed,
+    Completion,
+    CompletionRequest,
+    ContextTooLong,
+    RateLimited,
+)
+from igentai_tui.providers.sim import SimProvider
+from igentai_tui.store import Store
+
+
+class Scripted:
+    """A provider whose replies come from a function of the call number and the request."""
+
+    name = "scripted"
+
+    def __init__(self, reply: Callable[[int, CompletionRequest], str | Exception]) -> None:
+        self._reply = reply
+        self._n = 0
+        self._lock = threading.Lock()
+        self.requests: list[CompletionRequest] = []
+
+    def complete(self, request: CompletionRequest) -> Completion:
+        with self._lock:
+            self._n += 1
+            n = self._n
+            self.requests.append(request)
+        out = self._reply(n, request)
+        if isinstance(out, Exception):
+            raise out
+        return Completion(out, len(request.prompt) // 4, len(out) // 4)
+
+    def context_window(self, model: str) -> int:
+        return 8000
+
+
+async def run(
+    tmp_path: Path,
+    providers: dict[str, object],
+    limits: Limits,
+    *,
+    producers: int = 3,
+    on_event: Callable[[Orchestrator, Event], None] | None = None,
+) -> tuple[RunResult, Orchestrator, list[Event]]:
+    arms = [Arm(*label.split(":", 1)) for label in providers]
+    settings = RunSettings("Paris attractions", arms, producers=producers, limits=limits, seed=1)
+    store = await Store.open(tmp_path / "igentai.db")
+    output = OutputFile(tmp_path / "output.txt")
+    orc = Orchestrator(settings, store, providers, output, grace_s=5)  # type: ignore[arg-type]
+    events: list[Event] = []
+
+    def sub(e: Event) -> None:
+        events.append(e)
+        if on_event:
+            on_event(orc, e)
+
+    orc.subscribe(sub)
+    try:
+        result = await asyncio.wait_for(orc.run(), 60)
+    finally:
+        output.close()
+        await store.close()
+    return result, orc, events
+
+
+def db_texts(tmp_path: Path) -> list[str]:
+    con = sqlite3.connect(tmp_path / "igentai.db")
+    rows = [r[0] for r in con.execute("SELECT text FROM entries ORDER BY id")]
+    con.close()
+    return rows
+
+
+async def test_sim_run_stores_exactly_the_unique_limit(tmp_path: Path) -> None:
+    sim = SimProvider("instant", seed=3)
+    result, _orc, events = await run(tmp_path, {"sim:instant": sim}, Limits(max_unique=150))
+    assert result.status == "completed" and "unique" in result.reason
+    texts = db_texts(tmp_path)
+    assert len(texts) == 150 == result.snapshot.unique
+    assert len({key_of(t) for t in texts}) == 150
+    assert (tmp_path / "output.txt").read_text().splitlines() == texts
+    published = [e.text for ev in events if isinstance(ev, NewEntries) for e in ev.entries]
+    assert published == texts
+    assert isinstance(events[-1], RunEnded)
+
+
+async def test_request_limit_is_exact_and_calls_are_recorded(tmp_path: Path) -> None:
+    sim = SimProvider("instant", seed=4)
+    result, _, _ = await run(tmp_path, {"sim:instant": sim}, Limits(max_requests=12))
+    assert result.snapshot.total.requests == 12
+    con = sqlite3.connect(tmp_path / "igentai.db")
+    n, new, tokens = con.execute(
+        "SELECT count(*), sum(new), sum(input_tokens) FROM calls"
+    ).fetchone()
+    con.close()
+    assert n == 12 and new == result.snapshot.unique and tokens > 0
+
+
+async def test_context_carries_newest_entries_within_budget(tmp_path: Path) -> None:
+    def reply(n: int, req: CompletionRequest) -> str:
+        return "\n".join(f"Entry {n}-{i} with a fairly long name" for i in range(40))
+
+    p = Scripted(reply)
+    await run(tmp_path, {"s:m": p}, Limits(max_requests=60), producers=2)
+    last = p.requests[-1].prompt
+    assert "Already found" in last
+    shown = last.split("\n")[
+        last.split("\n").index(next(x for x in last.split("\n") if x.startswith("Already found")))
+        + 1 :
+    ]
+    assert 0 < len(shown) < 59 * 40  # never the whole list once it is long
+    assert shown[0].startswith("Entry ") and len(last) // 4 <= 8000 // 4 + 400
+
+
+async def test_auth_error_disables_the_provider_and_others_go_on(tmp_path: Path) -> None:
+    bad = Scripted(lambda n, r: AuthenticationFailed("invalid x-api-key"))
+    good = SimProvider("instant", seed=5)
+    result, _orc, _events = await run(
+        tmp_path, {"bad:m": bad, "sim:instant": good}, Limits(max_unique=200), producers=4
+    )
+    assert result.status == "completed"
+    assert len(bad.requests) <= 2  # disabled after the first failure(s), never retried
+    con = sqlite3.connect(tmp_path / "igentai.db")
+    kinds = dict(con.execute("SELECT error_kind, count(*) FROM calls GROUP BY error_kind"))
+    con.close()
+    assert kinds.get("authentication", 0) == len(bad.requests)
+
+
+async def test_no_usable_provider_fails_the_run(tmp_path: Path) -> None:
+    bad = Scripted(lambda n, r: AuthenticationFailed("invalid key"))
+    result, _, _ = await run(tmp_path, {"bad:m": bad}, Limits(max_requests=50))
+    assert result.status == "failed" and "no usable provider" in result.reason
+
+
+async def test_context_too_long_shrinks_the_context(tmp_path: Path) -> None:
+    def reply(n: int, req: CompletionRequest) -> str | Exception:
+        if "Already found" in req.prompt and len(req.prompt) > 1200:
+            return ContextTooLong("maximum context length exceeded")
+        return "\n".join(f"Thing {n} {i}" for i in range(20))
+
+    p = Scripted(reply)
+    result, _, _ = await run(tmp_path, {"s:m": p}, Limits(max_requests=40), producers=1)
+    assert result.snapshot.total.errors_by_kind.get("context_too_long", 0) >= 1
+    assert max(len(r.prompt) for r in p.requests[-5:]) <= 1200
+
+
+async def test_rate_limit_makes_the_producer_wait(tmp_path: Path) -> None:
+    def reply(n: int, req: CompletionRequest) -> str | Exception:
+        if n == 1:
+            return RateLimited("slow down", retry_after=0.3)
+        return "\n".join(f"Item {n} {i}" for i in range(10))
+
+    states: list[str] = []
+
+    def watch(orc: Orchestrator, e: Event) -> None:
+        if isinstance(e, ProducerState):
+            states.append(e.state)
+
+    p = Scripted(reply)
+    result, _, _ = await run(
+        tmp_path, {"s:m": p}, Limits(max_requests=4), producers=1, on_event=watch
+    )
+    assert "rate_limited" in states
+    assert result.snapshot.total.errors_by_kind == {"rate_limited": 1}
+
+
+async def test_controls_pause_add_remove(tmp_path: Path) -> None:
+    p = Scripted(lambda n, r: "\n".join(f"Name {n} {i}" for i in range(5)))
+    seen: dict[str, object] = {}
+
+    def control(orc: Orchestrator, e: Event) -> None:
+        if isinstance(e, NewEntries) and "paused" not in seen:
+            seen["paused"] = True
+            orc.pause()
+            seen["before"] = len(p.requests)
+
+            def later() -> None:
+                seen["during"] = len(p.requests)
+                seen["added"] = orc.add_producer()
+                seen["removed"] = orc.remove_producer(1)
+                orc.resume()
+
+            asyncio.get_running_loop().call_later(0.5, later)
+
+    result, orc, _ = await run(
+        tmp_path, {"s:m": p}, Limits(max_unique=400), producers=2, on_event=control
+    )
+    assert result.status == "completed"
+    # while paused, no producer starts a request (one in flight each may complete)
+    assert int(seen["during"]) - int(seen["before"]) <= 2  # type: ignore[call-overload]
+    assert seen["added"] == 3 and seen["removed"] is True
+    assert orc.producers[1].done.is_set()
+    assert orc.metrics.producers[3].requests > 0
+
+
+async def test_stop_before_any_reply_is_clean(tmp_path: Path) -> None:
+    def stop_at_once(orc: Orchestrator, e: Event) -> None:
+        orc.stop()
+
+    sim = SimProvider("default", seed=1)
+    result, _, _ = await run(
+        tmp_path, {"sim:default": sim}, Limits(max_unique=100), on_event=stop_at_once
+    )
+    assert result.status == "stopped"
+    assert (tmp_path / "output.txt").read_text().splitlines() == db_texts(tmp_path)
+
+
+@pytest.mark.parametrize("topic_size", [None])
+async def test_coverage_estimate_tracks_the_truth(tmp_path: Path, topic_size: object) -> None:
+    """Chao1 from proposal counts, checked against the sim's known universe size."""
+    from igentai_tui.providers.sim import universe_for
+
+    sim = SimProvider("instant", seed=7)
+    result, _, _ = await run(tmp_path, {"sim:instant": sim}, Limits(max_requests=60), producers=2)
+    truth = len(universe_for("Paris attractions").entries)
+    cov = result.snapshot.coverage
+    assert cov.chao1 is not None and cov.good_turing is not None
+    assert result.snapshot.unique <= cov.chao1
+    # the estimate is within a factor of two of the true size (invented entries inflate it)
+    assert truth / 2 <= cov.chao1 <= truth * 2

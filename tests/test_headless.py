@@ -1,0 +1,153 @@
+"""`igentai --headless` as a user runs it: a subprocess, its JSON summary, the DB, output.txt."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from igentai_tui.engine.normalize import key_of
+
+
+def env() -> dict[str, str]:
+    e = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    e["PYTHONUNBUFFERED"] = "1"
+    return e
+
+
+def igentai(*args: str, cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "igentai_tui", *args],
+        cwd=cwd,
+        env=env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def check_consistent(tmp_path: Path, summary: dict) -> list[str]:
+    con = sqlite3.connect(tmp_path / "igentai.db")
+    run_id, status = con.execute(
+        "SELECT id, status FROM runs WHERE uid = ?", (summary["run_id"],)
+    ).fetchone()
+    texts = [
+        r[0]
+        for r in con.execute("SELECT text FROM entries WHERE run_id = ? ORDER BY id", (run_id,))
+    ]
+    requests, tokens = con.execute(
+        "SELECT count(*), sum(input_tokens + output_tokens) FROM calls WHERE run_id = ?", (run_id,)
+    ).fetchone()
+    con.close()
+    lines = (tmp_path / "output.txt").read_text(encoding="utf-8").splitlines()
+    assert lines == texts
+    assert len({key_of(t) for t in texts}) == len(texts)
+    assert summary["unique"] == len(texts)
+    assert summary["requests"] == requests
+    assert summary["input_tokens"] + summary["output_tokens"] == tokens
+    assert status == summary["status"]
+    return texts
+
+
+def test_headless_run_end_to_end(tmp_path: Path) -> None:
+    r = igentai(
+        "--headless", "Paris attractions", "--providers", "sim:fast", "--producers", "4",
+        "--max-unique", "120", "--db", "igentai.db", "--seed", "2", cwd=tmp_path,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    summary = json.loads(r.stdout)
+    assert (
+        summary["status"] == "completed" and summary["stop_reason"] == "unique-entry limit reached"
+    )
+    texts = check_consistent(tmp_path, summary)
+    assert len(texts) == 120
+    assert set(summary["producers"]) == {"1", "2", "3", "4"}
+    assert summary["providers"]["sim:fast"]["new"] == 120
+    assert "Traceback" not in r.stderr
+
+
+def test_default_run_says_it_uses_sim(tmp_path: Path) -> None:
+    r = igentai(
+        "--headless", "board games", "--max-requests", "3", "--db", "igentai.db", cwd=tmp_path
+    )
+    assert r.returncode == 0, r.stderr
+    assert "using sim" in r.stderr
+    check_consistent(tmp_path, json.loads(r.stdout))
+
+
+@pytest.mark.parametrize("when", [0.3, 2.5])
+def test_sigint_stores_everything_and_exits_130(tmp_path: Path, when: float) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "igentai_tui", "--headless", "Paris attractions", "--providers",
+         "sim:fast", "--db", "igentai.db", "--duration", "60"],
+        cwd=tmp_path, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    time.sleep(when)
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)  # twice in a row
+    out, err = proc.communicate(timeout=30)
+    assert "Traceback" not in err
+    if out:  # the run had started: everything found is stored and written
+        assert proc.returncode == 130, err
+        summary = json.loads(out)
+        assert summary["status"] == "stopped"
+        check_consistent(tmp_path, summary)
+    else:
+        assert proc.returncode == 130, err
+
+
+def test_sigterm_behaves_like_ctrl_c(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "igentai_tui", "--headless", "Paris attractions", "--providers",
+         "sim:fast", "--db", "igentai.db", "--duration", "60"],
+        cwd=tmp_path, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    time.sleep(3)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    summary = json.loads(out)
+    assert "SIGTERM" in summary["stop_reason"]
+    check_consistent(tmp_path, summary)
+
+
+BAD = [
+    (["--headless", ""], "topic is empty"),
+    (["--headless", "   "], "topic is empty"),
+    (["--headless", "x" * 10_240], "at most 500"),
+    (["--headless"], "topic is required"),
+    (["--headless", "t", "--providers", "gpt5"], "unknown provider"),
+    (["--headless", "t", "--providers", "sim,,sim"], "empty provider spec"),
+    (["--headless", "t", "--providers", "openai:"], "openai"),
+    (["--headless", "t", "--providers", "sim:nonesuch"], "nonesuch"),
+    (["--headless", "t", "--producers", "0"], "above 0"),
+    (["--headless", "t", "--producers", "-3"], "above 0"),
+    (["--headless", "t", "--producers", "many"], "whole number"),
+    (["--headless", "t", "--producers", "100000"], "too many"),
+    (["--headless", "t", "--max-unique", "0"], "above 0"),
+    (["--headless", "t", "--max-cost", "-1"], "above 0"),
+    (["--headless", "t", "--duration", "soon"], "duration"),
+    (["--headless", "t", "--seed", "x"], "whole number"),
+    (["--headless", "t", "--db", "."], "is a directory"),
+    (["--headless", "t", "--output", "."], "is a directory"),
+    (["--headless", "t", "--bogus"], "unrecognized arguments"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), BAD, ids=[m for _, m in BAD])
+def test_bad_input_one_line_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
+    if "--db" not in args:
+        args = [*args, "--db", "igentai.db"]
+    r = igentai(*args, cwd=tmp_path)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], r.stderr
+    assert r.stdout == ""
