@@ -94,7 +94,11 @@ def main() -> None:
 
     print("\n2. concurrency: 64 producers, sim with 200 ms latency, no rate limit")
     params = dataclasses.replace(
-        PROFILES["fast"], latency_base_s=0.2, latency_per_token_s=0.0, rpm_limit=None
+        PROFILES["fast"],
+        latency_base_s=0.2,
+        latency_per_token_s=0.0,
+        latency_jitter=0.0,
+        rpm_limit=None,
     )
     sim = SimProvider("fast", seed=1, params=params)
     elapsed, result = asyncio.run(run(sim, Arm("sim", "fast"), 64, Limits(duration_s=args.seconds)))

@@ -8,8 +8,6 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-
 from igentai_tui.engine.events import Event, NewEntries, ProducerState, RunEnded
 from igentai_tui.engine.normalize import key_of
 from igentai_tui.engine.orchestrator import Arm, Limits, Orchestrator, RunResult, RunSettings
@@ -220,16 +218,22 @@ async def test_stop_before_any_reply_is_clean(tmp_path: Path) -> None:
     assert (tmp_path / "output.txt").read_text().splitlines() == db_texts(tmp_path)
 
 
-@pytest.mark.parametrize("topic_size", [None])
-async def test_coverage_estimate_tracks_the_truth(tmp_path: Path, topic_size: object) -> None:
+async def test_coverage_estimate_tracks_the_truth(tmp_path: Path) -> None:
     """Chao1 from proposal counts, checked against the sim's known universe size."""
     from igentai_tui.providers.sim import universe_for
 
+    topic = "Kites (sim:3000)"
     sim = SimProvider("instant", seed=7)
-    result, _, _ = await run(tmp_path, {"sim:instant": sim}, Limits(max_requests=60), producers=2)
-    truth = len(universe_for("Paris attractions").entries)
+    arms = [Arm("sim", "instant")]
+    settings = RunSettings(topic, arms, producers=2, limits=Limits(max_requests=100), seed=7)
+    store = await Store.open(tmp_path / "igentai.db")
+    output = OutputFile(tmp_path / "output.txt")
+    result = await Orchestrator(settings, store, {"sim:instant": sim}, output).run()
+    output.close()
+    await store.close()
+    truth = len(universe_for(topic).entries)
     cov = result.snapshot.coverage
-    assert cov.chao1 is not None and cov.good_turing is not None
-    assert result.snapshot.unique <= cov.chao1
-    # the estimate is within a factor of two of the true size (invented entries inflate it)
-    assert truth / 2 <= cov.chao1 <= truth * 2
+    assert cov.chao1 is not None and cov.good_turing is not None and cov.chao1_sd
+    assert result.snapshot.unique < cov.chao1
+    # halfway through the topic, the estimate is within 40% of the true size
+    assert 0.6 * truth <= cov.chao1 <= 1.4 * truth, (cov, truth)

@@ -64,7 +64,9 @@ def default_specs(env: Mapping[str, str] | None = None) -> tuple[list[tuple[str,
 def make_provider(name: str, model: str, *, seed: int, clock: Clock) -> Provider:
     """Build the provider object for one provider:model."""
     if name == "sim":
-        from igentai_tui.providers.sim import SimProvider
+        from igentai_tui.providers.sim import PROFILES, SimProvider
 
+        if model not in PROFILES:
+            raise SpecError(f"unknown sim model {model!r} (known: {', '.join(PROFILES)})")
         return SimProvider(model, seed=seed, clock=clock)
     raise SpecError(f"provider {name!r} is not available in this version yet")

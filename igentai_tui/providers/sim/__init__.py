@@ -1,0 +1,20 @@
+"""`sim`, the embedded offline provider: an LLM simulated statistically over a topic's universe.
+
+See docs/sim.md. `SimProvider` implements the Provider protocol; `universe_for(topic)` gives
+the entries that exist for a topic (real shipped data or a deterministic synthetic universe).
+"""
+
+from .params import PROFILES, SimParams
+from .provider import SimProvider
+from .universe import UEntry, Universe, real_topics, synthetic_universe, universe_for
+
+__all__ = [
+    "PROFILES",
+    "SimParams",
+    "SimProvider",
+    "UEntry",
+    "Universe",
+    "real_topics",
+    "synthetic_universe",
+    "universe_for",
+]

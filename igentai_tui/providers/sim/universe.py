@@ -1,0 +1,477 @@
+"""Universes: everything that exists for a topic, real (shipped JSON) or synthetic (made up).
+
+`universe_for(topic)` is deterministic from the topic text alone and cached. Entries are kept
+in popularity order (`entries[i].rank == i + 1`), so a subset is a sorted list of indices and
+a prefix of it is what a model with partial knowledge knows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import random
+import re
+import threading
+import zlib
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from .names import GENRES, KIND_WORDS, STYLES, Kind, core_keys, fill, make_stem, pick_genre
+from .text import first_letter, fold, singular, word_set
+
+DATA_DIR = Path(__file__).with_name("data")
+SIZE_HINT = re.compile(r"\(\s*sim\s*:\s*(\d+)(?:\s*[/x,]\s*(\d+))?\s*\)", re.IGNORECASE)
+MIN_SIZE, MAX_SIZE = 20, 200_000
+UNKNOWN_FOCUS_SHARE = 0.15
+PHANTOM_MAX = 400
+
+_LETTER = re.compile(
+    r"\b(?:starts?|starting|begins?|beginning)\s+with\s+(?:the\s+)?(?:letter\s+)?"
+    r"[\"'“‘]?([A-Za-z0-9])[\"'”’]?(?!\w)"
+    r"|\bletter\s+[\"'“‘]?([A-Za-z0-9])[\"'”’]?(?!\w)",
+    re.IGNORECASE,
+)
+_FOCUS_FILLER_WORDS = (
+    "whose name names that which only start starting begin beginning letter item one with "
+    "within focus subtopic category"
+)
+_FOCUS_FILLER = frozenset(_FOCUS_FILLER_WORDS.split())
+_LEAD = re.compile(r"^\s*(?:[-*•·+]+|\d{1,4}[.)])\s*")
+_TAIL = re.compile(r"\s+[-–—:]\s+.*$|\s*[(\[].*$")
+
+
+@dataclass(frozen=True, slots=True)
+class UEntry:
+    """One thing that exists: its canonical name, other real spellings, subtopic, rank."""
+
+    name: str
+    variants: tuple[str, ...]
+    subtopic: str
+    rank: int
+
+
+class Subset:
+    """The entries a focus covers, in popularity order, with cumulative Zipf weights."""
+
+    __slots__ = ("_cum", "idx", "key", "letter", "members", "phantoms", "subs")
+
+    def __init__(self, key: str, idx: list[int], subs: tuple[int, ...], letter: str | None) -> None:
+        self.key = key
+        self.idx = idx
+        self.members = frozenset(idx)
+        self.subs = subs
+        self.letter = letter
+        self.phantoms: tuple[list[str], list[float]] | None = None
+        self._cum: dict[float, list[float]] = {}
+
+    def cum(self, exponent: float) -> list[float]:
+        """Cumulative weights of `idx` for a Zipf exponent (cached)."""
+        cum = self._cum.get(exponent)
+        if cum is None:
+            total, cum = 0.0, []
+            for i in self.idx:
+                total += (i + 1) ** -exponent
+                cum.append(total)
+            self._cum[exponent] = cum
+        return cum
+
+    def known(self, limit: int) -> int:
+        """How many of `idx` a model knowing the `limit` most popular entries knows."""
+        return bisect_left(self.idx, limit)
+
+    def sample(self, rng: random.Random, cum: list[float], known: int) -> int:
+        """One entry index drawn by popularity among the first `known`."""
+        k = bisect_right(cum, rng.random() * cum[known - 1], 0, known - 1)
+        return self.idx[k]
+
+
+class Universe:
+    """A topic's entries and subtopics, with the indexes the sim samples from."""
+
+    def __init__(
+        self,
+        topic: str,
+        subtopics: list[str],
+        entries: list[UEntry],
+        *,
+        real: bool,
+        aka: list[tuple[str, ...]],
+        nouns: list[tuple[str, ...]],
+        invent: list[tuple[str, ...]],
+        styles: list[str],
+        paren: tuple[str, ...],
+        cores: set[str] | None = None,
+    ) -> None:
+        self.topic = topic
+        self.subtopics = subtopics
+        self.entries = entries
+        self.real = real
+        self.aka = aka
+        self.nouns = nouns
+        self.invent_templates = invent
+        self.styles = styles
+        self.paren = paren
+        self._cores = cores or set()
+        sub_pos = {s: j for j, s in enumerate(subtopics)}
+        self.sub_of = [sub_pos[e.subtopic] for e in entries]
+        self.letter_of = [first_letter(e.name) for e in entries]
+        self.index: dict[str, int] = {}
+        for i, e in enumerate(entries):
+            for form in (e.name, *e.variants):
+                self.index.setdefault(form, i)
+                self.index.setdefault(fold(form), i)
+        self._topic_words = word_set(topic)
+        self._sub_words = [
+            [(word_set(n) - self._topic_words) or word_set(n) for n in (name, *aka[j])]
+            for j, name in enumerate(subtopics)
+        ]
+        mass = [0.0] * len(subtopics)
+        for i, j in enumerate(self.sub_of):
+            mass[j] += 1.0 / (i + 1)
+        self.mass = mass
+        self._subsets: dict[str, Subset] = {}
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __repr__(self) -> str:
+        kind = "real" if self.real else "synthetic"
+        size = f"{len(self)} entries, {len(self.subtopics)} subtopics"
+        return f"<Universe {self.topic!r} {kind}: {size}>"
+
+    # -- reading names ------------------------------------------------------------------------
+
+    def lookup(self, text: str) -> int | None:
+        """The entry a line of text names (any known spelling, light decoration), or None."""
+        i = self.index.get(text)
+        if i is None:
+            key = fold(text)
+            i = self.index.get(key)
+            if i is None and key:
+                bare = _TAIL.sub("", _LEAD.sub("", text.replace("**", "")))
+                i = self.index.get(fold(bare))
+        return i
+
+    def contains_name(self, name: str) -> bool:
+        """True when `name` would be read as an entry of this universe or clashes with one."""
+        if self.lookup(name) is not None:
+            return True
+        return any(k in self._cores for k in _name_cores(name))
+
+    # -- focus --------------------------------------------------------------------------------
+
+    def match_subtopics(self, text: str) -> tuple[int, ...]:
+        """The subtopics a focus text names (tolerant; "A and B" gives both), maybe none."""
+        return self._match_words(word_set(text) - _FOCUS_FILLER - self._topic_words)
+
+    def _match_words(self, words: frozenset[str]) -> tuple[int, ...]:
+        if not words:
+            return ()
+        full: list[tuple[int, frozenset[str]]] = []
+        best, partial = 0.0, []
+        for j, sets in enumerate(self._sub_words):
+            for ws in sets:
+                if not ws:
+                    continue
+                if ws <= words:
+                    full.append((j, ws))
+                else:
+                    score = len(ws & words) / len(ws)
+                    if score > best:
+                        best, partial = score, [j]
+                    elif score == best and j not in partial:
+                        partial.append(j)
+        if full:
+            keep = {j for j, ws in full if not any(ws < other for _, other in full)}
+            return tuple(sorted(keep))
+        return tuple(sorted(partial)) if best >= 0.5 else ()
+
+    def subset(self, focus: str | None) -> Subset:
+        """The entries a focus line covers (cached per focus text)."""
+        key = focus or ""
+        found = self._subsets.get(key)
+        if found is not None:
+            return found
+        with self._lock:
+            found = self._subsets.get(key)
+            if found is None:
+                if len(self._subsets) > 4096:
+                    self._subsets.clear()
+                found = self._subsets[key] = self._build_subset(key)
+        return found
+
+    def _build_subset(self, focus: str) -> Subset:
+        n = len(self.entries)
+        letter = None
+        rest = focus
+        m = _LETTER.search(focus)
+        if m:
+            letter = (m.group(1) or m.group(2)).upper()
+            rest = focus[: m.start()] + " " + focus[m.end() :]
+        words = word_set(rest) - _FOCUS_FILLER - self._topic_words
+        subs: tuple[int, ...] = ()
+        if words:
+            subs = self._match_words(words)
+            if subs:
+                chosen = set(subs)
+                idx = [i for i in range(n) if self.sub_of[i] in chosen]
+            else:  # a focus it cannot place: a stable pseudo-random share of the topic
+                rng = random.Random(zlib.crc32(fold(rest).encode()))
+                idx = sorted(rng.sample(range(n), max(1, int(n * UNKNOWN_FOCUS_SHARE))))
+        else:
+            idx = list(range(n))
+        if letter is not None:
+            idx = [i for i in idx if self.letter_of[i] == letter]
+        if not subs:
+            subs = tuple(sorted({self.sub_of[i] for i in idx})) or tuple(range(len(self.subtopics)))
+        return Subset(focus, idx, subs, letter)
+
+    # -- inventions ---------------------------------------------------------------------------
+
+    def phantoms(self, subset: Subset) -> tuple[list[str], list[float]]:
+        """The non-existent entries a model "believes in" for a focus, with cumulative Zipf
+        weights: the same few come back again and again, as real hallucinations do."""
+        found = subset.phantoms
+        if found is None:
+            with self._lock:
+                found = subset.phantoms
+                if found is None:
+                    rng = random.Random(_seed(f"{fold(self.topic)}|{subset.key}"))
+                    size = max(8, min(PHANTOM_MAX, len(subset.idx) // 4))
+                    names = {self.invent_in(rng, subset) for _ in range(size)}
+                    ordered = sorted(names)
+                    rng.shuffle(ordered)
+                    cum, total = [], 0.0
+                    for r in range(len(ordered)):
+                        total += 1.0 / (r + 1)
+                        cum.append(total)
+                    found = subset.phantoms = (ordered, cum)
+        return found
+
+    def invent_in(self, rng: random.Random, subset: Subset) -> str:
+        """A new non-existent entry for a focus, in one of its subtopics and its letter."""
+        sub = self.sub_of[rng.choice(subset.idx)] if subset.idx else rng.choice(subset.subs)
+        return self.invent(rng, sub, subset.letter)
+
+    def invent(self, rng: random.Random, sub: int, letter: str | None = None) -> str:
+        """A plausible name of subtopic `sub` that does not exist in this universe."""
+        templates = [t.split("|")[0] for t in self.invent_templates[sub]]
+        noun = self.nouns[sub][0] if self.nouns[sub] else "place"
+        if letter is not None:
+            templates = [t for t in templates if t[0] == "{" or first_letter(t) == letter]
+            templates = templates or ["{S} " + noun.title()]
+        style = STYLES.get(self.styles[sub], STYLES["english"])
+        for attempt in range(200):
+            template = rng.choice(templates)
+            lead = letter if template.startswith("{S}") or template.startswith("{s}") else None
+            stem = make_stem(rng, style, lead)
+            given = ""
+            if "{G}" in template:
+                lead = letter if template.startswith("{G}") else None
+                given = make_stem(rng, STYLES["given"], lead)
+            name = fill(template, stem, given)
+            if letter is not None and first_letter(name) != letter and attempt < 150:
+                continue
+            if not self.contains_name(name):
+                return name
+        return f"{letter or 'Q'}{rng.randrange(10**6)} {noun.title()}"
+
+
+def _name_cores(name: str) -> set[str]:
+    return {singular(w) for w in fold(name).split()}
+
+
+# -- real topics --------------------------------------------------------------------------------
+
+
+@cache
+def _real_index() -> dict[frozenset[str], Path]:
+    out: dict[frozenset[str], Path] = {}
+    for path in sorted(DATA_DIR.glob("*.json")):
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        for name in (doc["topic"], *doc.get("aliases", [])):
+            out[word_set(name)] = path
+    return out
+
+
+def real_topics() -> list[str]:
+    """The topics shipped with real entries."""
+    paths = sorted(set(_real_index().values()))
+    return [json.loads(p.read_text(encoding="utf-8"))["topic"] for p in paths]
+
+
+def load_real(path: Path) -> Universe:
+    """Read one shipped topic. "top" lists the most popular entries in order; the rest are
+    ranked by their place in their subtopic's list (most popular first) and its weight."""
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    scored: list[tuple[float, int, int, str, tuple[str, ...], str]] = []
+    subs, aka, nouns, invent, styles = [], [], [], [], []
+    style = doc.get("style", "english")
+    for j, sub in enumerate(doc["subtopics"]):
+        subs.append(sub["name"])
+        aka.append(tuple(sub.get("aka", ())))
+        nouns.append(tuple(sub.get("desc", ())))
+        invent.append(tuple(sub.get("invent", doc.get("invent", ["{S}"]))))
+        styles.append(sub.get("style", style))
+        weight = float(sub.get("weight", 1.0))
+        for k, line in enumerate(sub["entries"]):
+            forms = [f.strip() for f in line.split("|")]
+            score = (k + 1) / weight**1.5
+            scored.append((score, j, k, forms[0], tuple(forms[1:]), sub["name"]))
+    top = {name: r for r, name in enumerate(doc.get("top", []))}  # the head, hand-ranked
+    scored.sort(key=lambda t: (t[3] not in top, top.get(t[3], 0), t[0], t[1], t[2]))
+    entries = [UEntry(name, var, sub, r + 1) for r, (_, _, _, name, var, sub) in enumerate(scored)]
+    return Universe(
+        doc["topic"],
+        subs,
+        entries,
+        real=True,
+        aka=aka,
+        nouns=nouns,
+        invent=invent,
+        styles=styles,
+        paren=tuple(doc.get("paren", ())),
+    )
+
+
+# -- synthetic topics ---------------------------------------------------------------------------
+
+
+def _seed(text: str) -> int:
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
+
+
+def _sizes(rng: random.Random, total: int, parts: int) -> list[int]:
+    weights = [rng.lognormvariate(0.0, 0.8) for _ in range(parts)]
+    scale = sum(weights)
+    floor = max(1, min(3, total // parts))
+    sizes = [max(floor, int(total * w / scale)) for w in weights]
+    diff = total - sum(sizes)
+    while diff != 0:
+        big = max(range(parts), key=sizes.__getitem__)
+        step = diff if diff > 0 else -min(-diff, sizes[big] - floor)
+        sizes[big] += step
+        diff -= step
+    return sizes
+
+
+def _pick_kinds(
+    rng: random.Random, topic_words: frozenset[str], count: int, exact: bool
+) -> list[tuple[str, Kind, tuple[str, ...]]]:
+    """Subtopic kinds for a topic: the kinds it names ("castles", "enzymes") and qualified
+    versions of them first ("Northern castles"), then others from its genre. Unless `exact`,
+    a topic that names kinds keeps to about ten subtopics."""
+    genre = pick_genre(topic_words, rng)
+    pool = [(k, g.qualifiers) for g in GENRES for k in g.kinds if genre is None or g is genre]
+
+    def names_it(kind: Kind) -> bool:
+        return any(word_set(n) & topic_words for n in (kind.name, *kind.aka))
+
+    named = [p for p in pool if names_it(p[0])]
+    rest = [p for p in pool if p not in named]
+    rng.shuffle(named)
+    rng.shuffle(rest)
+    out: list[tuple[str, Kind, tuple[str, ...]]] = []
+
+    def qualified(kinds: list[tuple[Kind, tuple[str, ...]]], target: int) -> None:
+        taken = {name for name, _, _ in out}
+        pairs = [
+            (q, k) for k, quals in kinds for q in quals if f"{q} {k.name.lower()}" not in taken
+        ]
+        for q, k in rng.sample(pairs, max(0, min(target - len(out), len(pairs)))):
+            out.append((f"{q} {k.name.lower()}", k, tuple(f"{q} {a.lower()}" for a in k.aka)))
+
+    out += [(k.name, k, k.aka) for k, _ in named[:count]]
+    qualified(named, count)
+    target = count if exact or not named else min(count, max(10, len(out)))
+    out += [(k.name, k, k.aka) for k, _ in rest[: max(0, target - len(out))]]
+    qualified(pool, target)
+    return out
+
+
+def _build_synthetic(topic: str, size: int | None, n_subtopics: int | None) -> Universe:
+    base = " ".join(topic.split())
+    rng = random.Random(_seed(fold(base)))
+    if size is None:
+        size = int(math.exp(rng.uniform(math.log(1_500), math.log(8_000))))
+    size = max(MIN_SIZE, min(MAX_SIZE, size))
+    exact = n_subtopics is not None
+    if n_subtopics is None:
+        n_subtopics = rng.randint(10, 40)
+    n_subtopics = max(1, min(n_subtopics, size // 2, 200))
+    kinds = _pick_kinds(rng, word_set(base), n_subtopics, exact)
+    sizes = _sizes(rng, size, len(kinds))
+    used: set[str] = set(KIND_WORDS)
+    made: list[tuple[float, str, tuple[str, ...], str]] = []
+    for (name, kind, _), n in zip(kinds, sizes, strict=True):
+        style = STYLES[kind.style]
+        appeal = rng.lognormvariate(0.0, 0.5)
+        groups = [g.split("|") for g in kind.templates]
+        for _ in range(n):
+            for _attempt in range(1_000):
+                forms = rng.choice(groups)
+                stem = make_stem(rng, style)
+                given = make_stem(rng, STYLES["given"]) if "{G}" in forms[0] else ""
+                cores = set().union(*(core_keys(f, stem) for f in forms))
+                if cores.isdisjoint(used):
+                    break
+            used |= cores
+            names = tuple(fill(f, stem, given) for f in forms)
+            made.append((rng.expovariate(appeal), names[0], names[1:], name))
+    made.sort(key=lambda t: t[0])
+    entries = [UEntry(n, v, s, r + 1) for r, (_, n, v, s) in enumerate(made)]
+    return Universe(
+        base,
+        [name for name, _, _ in kinds],
+        entries,
+        real=False,
+        aka=[aka or (f"Notable {name.lower()}",) for name, _, aka in kinds],
+        nouns=[(k.noun,) for _, k, _ in kinds],
+        invent=[k.templates for _, k, _ in kinds],
+        styles=[k.style for _, k, _ in kinds],
+        paren=(SIZE_HINT.sub("", base).strip(),),
+        cores=used - KIND_WORDS,
+    )
+
+
+_CACHE: dict[tuple[str, int | None, int | None], Universe] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def synthetic_universe(
+    topic: str, size: int | None = None, n_subtopics: int | None = None
+) -> Universe:
+    """A made-up universe for `topic`: `size` entries (default 1,500-8,000 from the topic's
+    hash) in `n_subtopics` subtopics (default 10-40). Same arguments, same universe."""
+    key = (fold(topic), size, n_subtopics)
+    with _CACHE_LOCK:
+        found = _CACHE.get(key)
+        if found is None:
+            if len(_CACHE) > 64:
+                _CACHE.clear()
+            found = _CACHE[key] = _build_synthetic(topic, size, n_subtopics)
+    return found
+
+
+@cache
+def _real(path: Path) -> Universe:
+    return load_real(path)
+
+
+def universe_for(topic: str) -> Universe:
+    """The universe of a topic: a shipped real one when the topic matches (tolerantly), else
+    synthetic. "(sim:4000)" in the topic asks for a synthetic one of 4,000 entries and
+    "(sim:4000/25)" also for 25 subtopics; the rest of the text seeds it."""
+    hint = SIZE_HINT.search(topic)
+    if hint:
+        size = int(hint.group(1))
+        subs = int(hint.group(2)) if hint.group(2) else None
+        return synthetic_universe(SIZE_HINT.sub(" ", topic).strip(), size, subs)
+    path = _real_index().get(word_set(topic))
+    if path is not None:
+        return _real(path)
+    return synthetic_universe(topic)
