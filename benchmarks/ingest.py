@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from igentai_tui.engine.normalize import forms
 from igentai_tui.engine.parsing import parse_reply
-from igentai_tui.store import Batch, CallRecord, Store
+from igentai_tui.store import CACHE_KIB, Batch, CallRecord, Store
 
 REPLY_LINES = 100
 REPLIES_PER_TX = 10
@@ -148,6 +148,7 @@ def raw(texts: list[str], db: Path) -> tuple[float, int]:
     con = sqlite3.connect(db, isolation_level=None)
     con.execute("PRAGMA journal_mode = WAL")
     con.execute("PRAGMA synchronous = NORMAL")
+    con.execute(f"PRAGMA cache_size = -{CACHE_KIB}")  # the store's settings
     con.execute(
         "INSERT INTO runs (id, uid, topic, settings, status, started_at) "
         "VALUES (1, 'raw', 'bench', '{}', 'running', 'now')"

@@ -161,6 +161,10 @@ def run_request(args: argparse.Namespace) -> RunRequest:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    from igentai_tui import commands
+
+    if argv and argv[0] in commands.COMMANDS:
+        return commands.main(argv)
     try:
         args = build_parser().parse_args(argv)
         request = run_request(args)

@@ -353,8 +353,13 @@ def _json_strings(value: Any) -> tuple[list[str], int] | None:
 # -- validation ------------------------------------------------------------------------------
 
 
+_PLAIN = re.compile(r"[\w ]+")
+
+
 def _junk(s: str) -> bool:
     """True for binary noise: no letter or digit, or mostly symbols / unprintable characters."""
+    if _PLAIN.fullmatch(s) and s.strip("_ "):  # the common case: words and spaces only
+        return False
     alnum = sum(1 for c in s if c.isalnum())
     if alnum == 0:
         return True

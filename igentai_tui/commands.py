@@ -1,0 +1,341 @@
+"""Reading the database afterwards: `igentai runs`, `export`, `stats`, `path`.
+
+These commands open the database read-only, so they work while a run is writing (WAL) and
+never change it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import sqlite3
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from igentai_tui.config import config_dir, default_db_path
+from igentai_tui.engine.metrics import coverage
+from igentai_tui.store import SCHEMA_VERSION
+
+FORMATS = ("txt", "csv", "jsonl", "md")
+PROVENANCE = ("provider", "model", "producer", "partition", "first_seen", "times_proposed")
+
+
+class CommandError(Exception):
+    """One line for the user; exit 2."""
+
+
+def open_readonly(path: Path) -> sqlite3.Connection:
+    """Open an igentai database read-only; CommandError naming the path on any problem."""
+    if not path.exists():
+        raise CommandError(f"no database at {path} (run igentai first, or pass --db)")
+    if path.is_dir():
+        raise CommandError(f"database path {path} is a directory, not a file")
+    try:
+        con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        con.execute("PRAGMA busy_timeout = 5000")
+        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master")}
+        if "schema_migrations" not in tables:
+            raise CommandError(f"{path} is not an igentai database")
+        version = con.execute("SELECT max(version) FROM schema_migrations").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        raise CommandError(f"{path} is not a valid SQLite database ({exc})") from None
+    if version > SCHEMA_VERSION:
+        raise CommandError(
+            f"{path} was written by a newer igentai (schema v{version}; this one knows "
+            f"v{SCHEMA_VERSION}): upgrade igentai to read it"
+        )
+    con.row_factory = sqlite3.Row
+    return con
+
+
+def resolve_run(con: sqlite3.Connection, ref: str) -> sqlite3.Row:
+    """A run by id, unique id prefix, or `last`."""
+    ref = ref.strip().lower()
+    if ref == "last":
+        rows = con.execute("SELECT * FROM runs ORDER BY id DESC LIMIT 1").fetchall()
+        if not rows:
+            raise CommandError("there are no runs in this database yet")
+        return rows[0]
+    if not ref:
+        raise CommandError("empty run id")
+    escaped = ref.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    rows = con.execute(
+        "SELECT * FROM runs WHERE uid LIKE ? ESCAPE '\\' ORDER BY id", (escaped + "%",)
+    ).fetchall()
+    if not rows:
+        raise CommandError(f"no run {ref!r} (see igentai runs)")
+    if len(rows) > 1:
+        ids = ", ".join(r["uid"] for r in rows[:5])
+        raise CommandError(f"run id {ref!r} is ambiguous: {ids}{'…' if len(rows) > 5 else ''}")
+    return rows[0]
+
+
+def _duration(row: sqlite3.Row) -> float | None:
+    if row["ended_at"] is None:
+        return None
+    fmt = "%Y-%m-%dT%H:%M:%S.%fZ"
+    start = datetime.strptime(row["started_at"], fmt)
+    return (datetime.strptime(row["ended_at"], fmt) - start).total_seconds()
+
+
+def _runs(con: sqlite3.Connection) -> list[dict[str, Any]]:
+    out = []
+    for r in con.execute("SELECT * FROM runs ORDER BY id"):
+        calls = con.execute(
+            "SELECT count(*), coalesce(sum(input_tokens + output_tokens), 0), sum(cost_usd), "
+            "count(cost_usd) FROM calls WHERE run_id = ?",
+            (r["id"],),
+        ).fetchone()
+        entries = con.execute("SELECT count(*) FROM entries WHERE run_id = ?", (r["id"],))
+        out.append(
+            {
+                "id": r["uid"],
+                "topic": r["topic"],
+                "started": r["started_at"],
+                "duration_s": _duration(r),
+                "status": r["status"],
+                "stop_reason": r["stop_reason"],
+                "entries": entries.fetchone()[0],
+                "requests": calls[0],
+                "tokens": calls[1],
+                "cost_usd": calls[2] if calls[3] == calls[0] else None,
+            }
+        )
+    return out
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    cells = [[str(h) for h in headers]] + [["" if v is None else str(v) for v in r] for r in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells
+    )
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    con = open_readonly(args.db)
+    runs = _runs(con)
+    if args.json:
+        print(json.dumps(runs, indent=2, ensure_ascii=False))
+        return 0
+    if not runs:
+        print("no runs yet")
+        return 0
+    rows = [
+        (
+            r["id"],
+            _short(r["topic"], 40),
+            r["started"][:19].replace("T", " "),
+            "" if r["duration_s"] is None else f"{r['duration_s']:.0f}s",
+            r["status"],
+            _short(r["stop_reason"] or "", 30),
+            r["entries"],
+            r["requests"],
+            r["tokens"],
+            "unknown" if r["cost_usd"] is None else f"${r['cost_usd']:.4f}",
+        )
+        for r in runs
+    ]
+    headers = ["id", "topic", "started (UTC)", "time", "status", "reason", "entries"]
+    print(_table([*headers, "requests", "tokens", "cost"], rows))
+    return 0
+
+
+def _short(text: str, n: int) -> str:
+    from igentai_tui.engine.sanitize import display_text
+
+    return display_text(text, n)
+
+
+def _safe_cell(value: object) -> object:
+    """Neutralize spreadsheet formulas: a cell starting with = + - @ gets a leading quote."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def export_text(con: sqlite3.Connection, run_id: int, fmt: str, provenance: bool) -> str:
+    rows = con.execute(
+        "SELECT text, first_provider AS provider, first_model AS model, "
+        "first_producer AS producer, partition, first_seen, times_proposed "
+        "FROM entries WHERE run_id = ? ORDER BY id",
+        (run_id,),
+    ).fetchall()
+    cols = ("text", *PROVENANCE) if provenance else ("text",)
+    if fmt == "txt":
+        return "".join(f"{r['text']}\n" for r in rows)
+    if fmt == "jsonl":
+        return "".join(json.dumps({c: r[c] for c in cols}, ensure_ascii=False) + "\n" for r in rows)
+    if fmt == "csv":
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(cols)
+        w.writerows([_safe_cell(r[c]) for c in cols] for r in rows)
+        return buf.getvalue()
+    esc = str.maketrans({"|": "\\|", "`": "\\`", "*": "\\*", "_": "\\_", "[": "\\[", "<": "&lt;"})
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(str(r[c]).translate(esc) for c in cols) + " |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    con = open_readonly(args.db)
+    run = resolve_run(con, args.run)
+    text = export_text(con, run["id"], args.format, args.with_provenance)
+    if args.output is None or str(args.output) == "-":
+        sys.stdout.write(text)
+        return 0
+    target: Path = args.output
+    if target.is_dir():
+        raise CommandError(f"export target {target} is a directory")
+    if target.exists() and not args.force:
+        raise CommandError(f"{target} exists; pass --force to overwrite it")
+    try:
+        target.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise CommandError(f"cannot write {target}: {exc.strerror}") from None
+    print(f"wrote {text.count(chr(10)) - (args.format in ('csv', 'md'))} entries to {target}",
+          file=sys.stderr)  # fmt: skip
+    return 0
+
+
+def run_stats(con: sqlite3.Connection, run: sqlite3.Row) -> dict[str, Any]:
+    """Per provider:model and per partition figures, and the coverage estimate."""
+    minutes = max((_duration(run) or 0) / 60, 1e-9)
+
+    def group(expr: str) -> dict[str, dict[str, Any]]:
+        out = {}
+        for r in con.execute(
+            f"SELECT {expr} AS g, count(*) AS requests, sum(new) AS new, sum(returned) AS ret, "
+            "sum(input_tokens) AS tin, sum(output_tokens) AS tout, sum(cost_usd) AS cost, "
+            "count(cost_usd) AS priced, count(error_kind) AS errors "
+            f"FROM calls WHERE run_id = ? GROUP BY g ORDER BY new DESC",
+            (run["id"],),
+        ):
+            out[r["g"] or "(whole topic)"] = {
+                "requests": r["requests"],
+                "new": r["new"],
+                "yield": r["new"] / r["ret"] if r["ret"] else None,
+                "input_tokens": r["tin"],
+                "output_tokens": r["tout"],
+                "cost_usd": r["cost"] if r["priced"] == r["requests"] else None,
+                "unique_per_min": r["new"] / minutes if run["ended_at"] else None,
+                "errors": r["errors"],
+            }
+        return out
+
+    freq = dict(
+        con.execute(
+            "SELECT times_proposed, count(*) FROM entries WHERE run_id = ? GROUP BY 1",
+            (run["id"],),
+        ).fetchall()
+    )
+    observed = sum(freq.values())
+    proposals = sum(t * n for t, n in freq.items())
+    cov = coverage(observed, proposals, freq.get(1, 0), freq.get(2, 0))
+    return {
+        "run_id": run["uid"],
+        "topic": run["topic"],
+        "status": run["status"],
+        "entries": observed,
+        "providers": group("provider || ':' || model"),
+        "partitions": group("partition"),
+        "coverage": cov.as_dict(),
+    }
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    con = open_readonly(args.db)
+    stats = run_stats(con, resolve_run(con, args.run))
+    if args.json:
+        print(json.dumps(stats, indent=2, ensure_ascii=False))
+        return 0
+    print(f"run {stats['run_id']} · {_short(stats['topic'], 60)} · {stats['status']} · "
+          f"{stats['entries']:,} entries")  # fmt: skip
+    for title, key in (("provider:model", "providers"), ("partition", "partitions")):
+        rows = [
+            (
+                _short(name, 40), s["requests"], s["new"],
+                "" if s["yield"] is None else f"{s['yield']:.1%}",
+                s["input_tokens"] + s["output_tokens"],
+                "unknown" if s["cost_usd"] is None else f"${s['cost_usd']:.4f}",
+                "" if s["unique_per_min"] is None else f"{s['unique_per_min']:.0f}",
+                s["errors"],
+            )
+            for name, s in stats[key].items()
+        ]  # fmt: skip
+        print()
+        print(_table([title, "requests", "new", "yield", "tokens", "cost", "new/min", "errors"],
+                     rows))  # fmt: skip
+    c = stats["coverage"]
+    if c["chao1"]:
+        print(f"\ncoverage: ~{c['completeness']:.0%} of an estimated {c['chao1']:,.0f} "
+              f"(± {c['chao1_sd']:,.0f}); Good-Turing {c['good_turing']:.1%}")  # fmt: skip
+    return 0
+
+
+def cmd_path(args: argparse.Namespace) -> int:
+    if args.which == "db":
+        print(args.db)
+    elif args.which == "config":
+        print(config_dir())
+    else:
+        print(f"database: {args.db}\nconfig:   {config_dir()}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from igentai_tui.cli import _Parser
+
+    p = _Parser(prog="igentai", description="Read the igentai database.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def db(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--db", type=Path, default=None, help="database file")
+
+    r = sub.add_parser("runs", help="list runs")
+    db(r)
+    r.add_argument("--json", action="store_true")
+    r.set_defaults(func=cmd_runs)
+    e = sub.add_parser("export", help="export a run's entries")
+    db(e)
+    e.add_argument("run", help="run id, unique prefix, or last")
+    e.add_argument("--format", "-f", choices=FORMATS, default="txt")
+    e.add_argument("--with-provenance", action="store_true")
+    e.add_argument("--output", "-o", type=Path, help="file (default: stdout)")
+    e.add_argument("--force", action="store_true", help="overwrite an existing file")
+    e.set_defaults(func=cmd_export)
+    s = sub.add_parser("stats", help="figures of a run")
+    db(s)
+    s.add_argument("run", help="run id, unique prefix, or last")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_stats)
+    pa = sub.add_parser("path", help="where the database and config live")
+    g = pa.add_mutually_exclusive_group()
+    g.add_argument("--db", dest="which", action="store_const", const="db")
+    g.add_argument("--config", dest="which", action="store_const", const="config")
+    pa.set_defaults(func=cmd_path, which=None)
+    return p
+
+
+COMMANDS = ("runs", "export", "stats", "path")
+
+
+def main(argv: Sequence[str]) -> int:
+    from igentai_tui.cli import Exit, UsageError
+
+    try:
+        args = build_parser().parse_args(list(argv))
+        if getattr(args, "db", None) is None:
+            args.db = default_db_path()
+        return args.func(args)
+    except (UsageError, CommandError) as exc:
+        print(f"igentai: error: {exc}", file=sys.stderr)
+        return Exit.USAGE
+    except BrokenPipeError:  # `igentai export last | head`
+        return Exit.OK

@@ -1,0 +1,181 @@
+"""`igentai runs | export | stats | path` against a database made by a real (sim) run."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import hashlib
+import io
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from igentai_tui.cli import main
+from igentai_tui.engine.normalize import Forms
+from igentai_tui.engine.orchestrator import Arm, Limits, Orchestrator, RunSettings
+from igentai_tui.output import OutputFile
+from igentai_tui.providers.sim import SimProvider
+from igentai_tui.store import Batch, CallRecord, Store
+
+
+async def make_db(tmp: Path) -> None:
+    store = await Store.open(tmp / "igentai.db")
+    for seed in (1, 2):
+        output = OutputFile(tmp / f"output{seed}.txt")
+        settings = RunSettings(
+            "Paris attractions", [Arm("sim", "instant")], producers=2,
+            limits=Limits(max_requests=6), seed=seed,
+        )  # fmt: skip
+        sim = SimProvider("instant", seed=seed)
+        await Orchestrator(settings, store, {"sim:instant": sim}, output).run()
+        output.close()
+    # a hostile entry in a third run
+    run = await store.create_run("hostile", {}, None, 1.8e9)
+    bad = Forms('=HYPERLINK("http://x")', "hyperlink http x", "http hyperlink x")
+    await store.record(run.id, [Batch(CallRecord(1, "sim", "m", 1.8e9), [bad])])
+    await store.close()
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp = tmp_path_factory.mktemp("cmd")
+    asyncio.run(make_db(tmp))
+    return tmp / "igentai.db"
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def q(db: Path, sql: str, *params: object) -> list[tuple]:
+    con = sqlite3.connect(db)
+    rows = con.execute(sql, params).fetchall()
+    con.close()
+    return rows
+
+
+def test_runs_json_matches_the_db(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "runs", "--json", "--db", str(db))
+    assert code == 0
+    runs = json.loads(out)
+    assert [r["id"] for r in runs] == [u for (u,) in q(db, "SELECT uid FROM runs ORDER BY id")]
+    for r in runs:
+        (rid,) = q(db, "SELECT id FROM runs WHERE uid = ?", r["id"])[0]
+        assert r["entries"] == q(db, "SELECT count(*) FROM entries WHERE run_id = ?", rid)[0][0]
+        assert r["requests"] == q(db, "SELECT count(*) FROM calls WHERE run_id = ?", rid)[0][0]
+    assert runs[0]["requests"] == 6 and runs[0]["status"] == "completed"
+    code, out, _ = run(capsys, "runs", "--db", str(db))
+    assert code == 0 and runs[0]["id"] in out and "Paris attractions" in out
+
+
+def test_export_txt_is_output_txt(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    first = q(db, "SELECT uid FROM runs ORDER BY id")[0][0]
+    code, out, _ = run(capsys, "export", first[:5], "--db", str(db))
+    assert code == 0
+    assert out == (db.parent / "output1.txt").read_text(encoding="utf-8")
+
+
+def test_export_formats_and_provenance(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "export", "last", "-f", "csv", "--with-provenance", "--db", str(db))
+    assert code == 0
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert rows[0]["text"].startswith("'=HYPERLINK")  # neutralized for spreadsheets
+    assert rows[0]["provider"] == "sim" and rows[0]["times_proposed"] == "1"
+    code, out, _ = run(capsys, "export", "last", "-f", "jsonl", "--db", str(db))
+    assert json.loads(out) == {"text": '=HYPERLINK("http://x")'}
+    code, out, _ = run(capsys, "export", "last", "-f", "md", "--db", str(db))
+    assert out.splitlines()[0] == "| text |"
+
+
+def test_export_to_file_refuses_to_overwrite(
+    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "list.txt"
+    assert run(capsys, "export", "last", "-o", str(target), "--db", str(db))[0] == 0
+    code, _, err = run(capsys, "export", "last", "-o", str(target), "--db", str(db))
+    assert code == 2 and "--force" in err
+    assert run(capsys, "export", "last", "-o", str(target), "--force", "--db", str(db))[0] == 0
+
+
+def test_stats_json_matches_the_db(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    uid = q(db, "SELECT uid FROM runs ORDER BY id")[1][0]
+    code, out, _ = run(capsys, "stats", uid, "--json", "--db", str(db))
+    assert code == 0
+    stats = json.loads(out)
+    (rid,) = q(db, "SELECT id FROM runs WHERE uid = ?", uid)[0]
+    arm = stats["providers"]["sim:instant"]
+    assert arm["requests"] == 6
+    assert arm["new"] == q(db, "SELECT count(*) FROM entries WHERE run_id = ?", rid)[0][0]
+    assert stats["coverage"]["observed"] == arm["new"]
+    assert run(capsys, "stats", uid, "--db", str(db))[0] == 0
+
+
+def test_path(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IGENTAI_DB", "/somewhere/x.db")
+    code, out, _ = run(capsys, "path", "--db")
+    assert code == 0 and out.strip() == "/somewhere/x.db"
+    assert "config" in run(capsys, "path")[1]
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["export", "zzzz"], "no run"),
+        (["export", ""], "empty run id"),
+        (["stats", "nope"], "no run"),
+        (["export", "last", "-f", "xml"], "invalid choice"),
+        (["export", "last", "-o", "/"], "is a directory"),
+        (["runs", "--db", "/nonexistent/igentai.db"], "no database"),
+    ],
+)
+def test_bad_input(
+    db: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    before = digest(db)
+    full = args if "--db" in args else [*args, "--db", str(db)]
+    code, out, err = run(capsys, *full)
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and message in err
+    assert digest(db) == before
+
+
+def test_ambiguous_prefix(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    async def two() -> None:
+        s = await Store.open(tmp_path / "a.db")
+        for uid in ("abc111", "abc222"):
+            run_row = await s.create_run("t", {}, None, 1.8e9)
+            await s.connection.execute("UPDATE runs SET uid = ? WHERE id = ?", (uid, run_row.id))
+        await s.close()
+
+    asyncio.run(two())
+    code, _, err = run(capsys, "export", "abc", "--db", str(tmp_path / "a.db"))
+    assert code == 2 and "ambiguous" in err
+    assert run(capsys, "export", "abc2", "--db", str(tmp_path / "a.db"))[0] == 0
+
+
+@pytest.mark.parametrize("kind", ["corrupt", "foreign", "newer"])
+def test_bad_databases(tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str) -> None:
+    path = tmp_path / "x.db"
+    if kind == "corrupt":
+        path.write_bytes(b"SQLite format 3\x00" + b"\xff" * 4000)
+    else:
+        con = sqlite3.connect(path)
+        if kind == "foreign":
+            con.execute("CREATE TABLE t (x)")
+        else:
+            con.execute("CREATE TABLE schema_migrations (version, description, applied_at)")
+            con.execute("INSERT INTO schema_migrations VALUES (99, 'future', 'now')")
+        con.commit()
+        con.close()
+    before = digest(path)
+    code, _, err = run(capsys, "runs", "--db", str(path))
+    assert code == 2 and len(err.strip().splitlines()) == 1 and str(path) in err
+    assert digest(path) == before
