@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
+from typing import Any
 
 from igentai_tui import __version__
 from igentai_tui.engine.orchestrator import Arm, Limits, RunSettings
@@ -17,6 +19,7 @@ from igentai_tui.providers import SpecError, default_specs, parse_specs
 
 MAX_TOPIC_CHARS = 500
 MAX_PRODUCERS = 512
+DEFAULT_PRODUCERS = 5
 
 
 class Exit(IntEnum):
@@ -45,6 +48,7 @@ class RunRequest:
     db: Path
     output: Path
     note: str  # which providers were chosen, and why
+    resume: str | None = None  # uid of the run to continue
 
 
 def _positive_int(text: str) -> int:
@@ -99,14 +103,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("topic", nargs="?", help="what to list, e.g. 'Paris attractions'")
     p.add_argument("--headless", action="store_true", help="run without the TUI")
-    p.add_argument("--producers", "-n", type=_positive_int, default=5, help="default 5")
+    p.add_argument("--producers", "-n", type=_positive_int, help="default 5")
     p.add_argument(
         "--providers",
         help="comma-separated PROVIDER[:MODEL] (sim, openai, anthropic, gemini); "
         "default: those with API keys, else sim",
     )
     p.add_argument("--db", type=Path, help="database file (default: see `igentai path`)")
-    p.add_argument("--output", "-o", type=Path, default=Path("output.txt"))
+    p.add_argument("--output", "-o", type=Path, help="the list file (default ./output.txt)")
     p.add_argument("--max-unique", type=_positive_int, metavar="N")
     p.add_argument("--max-requests", type=_positive_int, metavar="N")
     p.add_argument("--max-tokens", type=_positive_int, metavar="N")
@@ -114,26 +118,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--duration", type=_duration, metavar="TIME", help="e.g. 90s, 5m, 1h")
     p.add_argument("--until-saturated", action="store_true", help="stop when exhausted")
     p.add_argument("--seed", type=_int, default=None, help="seed for sim and jitter")
+    p.add_argument("--resume", metavar="RUN", help="continue a run (id, unique id prefix, or last)")
     p.add_argument("--version", action="version", version=f"igentai {__version__}")
     return p
 
 
-def run_request(args: argparse.Namespace) -> RunRequest:
-    """Validate parsed arguments into a RunRequest; UsageError with one line otherwise."""
+def run_request(args: argparse.Namespace, stored: dict[str, Any] | None = None) -> RunRequest:
+    """Validate parsed arguments into a RunRequest; UsageError with one line otherwise.
+
+    `stored` is the settings of a run being resumed: flags given override them.
+    """
     from igentai_tui.config import default_db_path
 
-    if args.topic is None:
+    stored = stored or {}
+    if stored and args.topic is not None and args.topic.strip() != stored["topic"]:
+        raise UsageError("--resume continues the run's own topic; leave the topic out")
+    raw_topic = stored.get("topic", args.topic)
+    if raw_topic is None:
         raise UsageError("a topic is required, e.g. igentai --headless 'Paris attractions'")
-    topic = clean_control(args.topic).strip()
+    topic = clean_control(raw_topic).strip()
     if not topic:
         raise UsageError("the topic is empty")
     if len(topic) > MAX_TOPIC_CHARS:
         raise UsageError(f"the topic is {len(topic)} characters long; at most {MAX_TOPIC_CHARS}")
-    if args.producers > MAX_PRODUCERS:
-        raise UsageError(f"--producers {args.producers} is too many (at most {MAX_PRODUCERS})")
+    producers = args.producers or stored.get("producers", DEFAULT_PRODUCERS)
+    if producers > MAX_PRODUCERS:
+        raise UsageError(f"--producers {producers} is too many (at most {MAX_PRODUCERS})")
     try:
         if args.providers is not None:
             specs, note = parse_specs(args.providers), ""
+        elif stored:
+            specs, note = [tuple(a.split(":", 1)) for a in stored["arms"]], ""
         else:
             specs, note = default_specs()
     except SpecError as exc:
@@ -146,17 +161,37 @@ def run_request(args: argparse.Namespace) -> RunRequest:
         duration_s=args.duration,
         until_saturated=args.until_saturated,
     )
+    if limits == Limits() and stored:
+        limits = Limits(**stored["limits"])
     if args.headless and limits == Limits():
         limits.until_saturated = True
         note = "; ".join(filter(None, [note, "no stop condition given: stopping when saturated"]))
     settings = RunSettings(
         topic=topic,
         arms=[Arm(name, model) for name, model in specs],
-        producers=args.producers,
+        producers=producers,
         limits=limits,
-        seed=args.seed,
+        seed=args.seed if args.seed is not None else stored.get("seed"),
     )
-    return RunRequest(settings, args.db or default_db_path(), args.output, note)
+    output = args.output or Path(stored.get("output_path") or "output.txt")
+    return RunRequest(settings, args.db or default_db_path(), output, note, args.resume)
+
+
+def _resume_settings(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The stored settings of the run --resume names (with its topic and output path)."""
+    if args.resume is None:
+        return None
+    from igentai_tui.commands import CommandError, open_readonly, resolve_run
+    from igentai_tui.config import default_db_path
+
+    try:
+        con = open_readonly(args.db or default_db_path())
+        row = resolve_run(con, args.resume)
+        con.close()
+    except CommandError as exc:
+        raise UsageError(f"--resume: {exc}") from None
+    args.resume = row["uid"]
+    return {**json.loads(row["settings"]), "topic": row["topic"], "output_path": row["output_path"]}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -167,7 +202,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return commands.main(argv)
     try:
         args = build_parser().parse_args(argv)
-        request = run_request(args)
+        request = run_request(args, _resume_settings(args))
         if not args.headless:
             raise UsageError("the full-screen TUI is not in this version yet: add --headless")
     except UsageError as exc:

@@ -13,9 +13,9 @@ from igentai_tui.engine.clock import Clock
 from igentai_tui.engine.events import Event, MetricsUpdated, Notice, RunEnded
 from igentai_tui.engine.metrics import Snapshot
 from igentai_tui.engine.orchestrator import Orchestrator, RunResult
-from igentai_tui.output import OutputError, OutputFile
+from igentai_tui.output import OutputError, OutputFile, repair
 from igentai_tui.providers import SpecError, make_provider
-from igentai_tui.store import Store, StoreError
+from igentai_tui.store import RunRow, Store, StoreError
 
 PROGRESS_EVERY_S = 5.0
 
@@ -100,13 +100,17 @@ async def _run(request: RunRequest, clock: Clock) -> tuple[int, dict[str, object
         except StoreError as exc:
             print(f"igentai: error: {exc}", file=sys.stderr)
             return Exit.USAGE, None
-        if request.note:
-            print(f"igentai: {request.note}", file=sys.stderr)
-        orc = Orchestrator(s, store, providers, output, clock=clock)
-        orc.subscribe(_Progress(sys.stderr))
-        interrupted = _on_signals(orc)
         try:
-            result = await orc.run()
+            resume = await _prepare_resume(store, request)
+            if request.note:
+                print(f"igentai: {request.note}", file=sys.stderr)
+            orc = Orchestrator(s, store, providers, output, clock=clock)
+            orc.subscribe(_Progress(sys.stderr))
+            interrupted = _on_signals(orc)
+            result = await orc.run(resume)
+        except StoreError as exc:
+            print(f"igentai: error: {exc}", file=sys.stderr)
+            return Exit.USAGE, None
         finally:
             await store.close()
     finally:
@@ -117,6 +121,23 @@ async def _run(request: RunRequest, clock: Clock) -> tuple[int, dict[str, object
     elif result.status == "failed":
         code = Exit.FAILED
     return code, summary(result, request)
+
+
+async def _prepare_resume(store: Store, request: RunRequest) -> RunRow | None:
+    """For --resume: lock the run, and bring the output file in line with the DB."""
+    if request.resume is None:
+        return None
+    run = await store.get_run(request.resume)
+    if run is None:
+        raise StoreError(f"no run {request.resume} in {store.path}")
+    store.lock_run(run)
+    added = repair(request.output, await store.entry_texts(run.id))
+    if added:
+        print(f"igentai: {request.output} was behind the database: {added} entries restored",
+              file=sys.stderr)  # fmt: skip
+    print(f"igentai: resuming run {run.uid} ({run.status}: {run.stop_reason or 'crashed'})",
+          file=sys.stderr)  # fmt: skip
+    return run
 
 
 def _on_signals(orc: Orchestrator) -> list[int]:

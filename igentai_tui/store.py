@@ -7,6 +7,7 @@ indexed `loose` signature, so checking a candidate is an index lookup, never a s
 
 from __future__ import annotations
 
+import fcntl
 import json
 import secrets
 import sqlite3
@@ -14,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import aiosqlite
 
@@ -161,6 +162,18 @@ class RunRow:
     output_path: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class RunState:
+    """A stored run's figures, for resuming it."""
+
+    proposal_counts: list[tuple[int, int]]  # (times proposed, entries)
+    requests: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    recent: list[str]  # newest entries, oldest first
+
+
 def _chunks(seq: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
     for i in range(0, len(seq), size):
         yield seq[i : i + size]
@@ -172,6 +185,7 @@ class Store:
     def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
         self._conn = conn
         self.path = path
+        self._locks: IO[bytes] | None = None
 
     # -- opening -----------------------------------------------------------------------------
 
@@ -243,6 +257,9 @@ class Store:
 
     async def close(self) -> None:
         await self._conn.close()
+        if self._locks is not None:
+            self._locks.close()  # releases the run locks
+            self._locks = None
 
     @property
     def connection(self) -> aiosqlite.Connection:
@@ -270,16 +287,69 @@ class Store:
             (status, stop_reason, utc_iso(ended_at), run_id),
         )
 
-    async def get_run(self, run_id: int) -> RunRow | None:
+    async def get_run(self, run_id: int | str) -> RunRow | None:
+        """A run by its id, or by its uid when given a string."""
+        column = "uid" if isinstance(run_id, str) else "id"
         rows = await self._conn.execute_fetchall(
             "SELECT id, uid, topic, settings, status, stop_reason, started_at, ended_at, "
-            "output_path FROM runs WHERE id = ?",
+            f"output_path FROM runs WHERE {column} = ?",
             (run_id,),
         )
         if not rows:
             return None
         r = rows[0]
         return RunRow(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5], r[6], r[7], r[8])
+
+    def lock_run(self, run: RunRow) -> None:
+        """Hold the run's lock until this process ends; StoreError if another process has it.
+
+        The lock is a POSIX record lock on byte `run.id` of `<db>.locks`: it dies with its
+        process, so a crashed run is free to resume.
+        """
+        if self._locks is None:
+            try:
+                self._locks = open(f"{self.path}.locks", "a+b")  # noqa: SIM115 - held open
+            except OSError as exc:
+                msg = f"cannot create lock file {self.path}.locks: {exc.strerror}"
+                raise StoreError(msg) from None
+        try:
+            fcntl.lockf(self._locks.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB, 1, run.id)
+        except OSError:
+            raise StoreError(
+                f"run {run.uid} is live in another process; stop it first or wait for it to end"
+            ) from None
+
+    async def reopen_run(self, run_id: int, settings: dict[str, Any]) -> RunRow:
+        """Mark a stopped or crashed run running again, with its (possibly new) settings."""
+        await self._conn.execute(
+            "UPDATE runs SET status = 'running', stop_reason = NULL, ended_at = NULL, "
+            "settings = ? WHERE id = ?",
+            (json.dumps(settings, sort_keys=True), run_id),
+        )
+        run = await self.get_run(run_id)
+        assert run is not None
+        return run
+
+    async def run_state(self, run_id: int, recent: int) -> RunState:
+        """What a resumed run starts from: counts, proposal frequencies, newest entries."""
+        c = self._conn
+        freq = [
+            (t, n)
+            for t, n in await c.execute_fetchall(
+                "SELECT times_proposed, count(*) FROM entries WHERE run_id = ? GROUP BY 1",
+                (run_id,),
+            )
+        ]
+        rows = await c.execute_fetchall(
+            "SELECT count(*), coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0), "
+            "coalesce(sum(cost_usd), 0) FROM calls WHERE run_id = ?",
+            (run_id,),
+        )
+        texts = await c.execute_fetchall(
+            "SELECT text FROM entries WHERE run_id = ? ORDER BY id DESC LIMIT ?", (run_id, recent)
+        )
+        requests, tin, tout, cost = rows[0]
+        return RunState(freq, requests, tin, tout, cost, [t for (t,) in reversed(texts)])
 
     async def entry_texts(self, run_id: int) -> list[str]:
         """Every entry of a run, in the order it was found."""

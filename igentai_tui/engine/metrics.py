@@ -179,12 +179,22 @@ class Metrics:
         self.freq: Counter[int] = Counter()  # times proposed -> number of entries
         self._lag: deque[tuple[int, float]] = deque(maxlen=200)
 
-    def restore(self, unique: int, proposal_counts: Iterable[tuple[int, int]]) -> None:
-        """Start from stored state (a resumed run): (times proposed, entries) pairs."""
-        self.unique = unique
+    def restore(
+        self,
+        proposal_counts: Iterable[tuple[int, int]],
+        requests: int,
+        input_tokens: int,
+        output_tokens: int,
+        cost_usd: float,
+    ) -> None:
+        """Continue from a stored run: (times proposed, entries) pairs and its call totals."""
         for times, n in proposal_counts:
             self.freq[times] += n
             self.proposals += times * n
+            self.unique += n
+        t = self.total
+        t.requests, t.input_tokens, t.output_tokens = requests, input_tokens, output_tokens
+        t.cost_usd = cost_usd
 
     def record_call(
         self,

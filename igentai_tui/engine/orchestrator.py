@@ -146,15 +146,31 @@ class Orchestrator:
     def subscribe(self, subscriber: Subscriber) -> None:
         self._subscribers.append(subscriber)
 
-    async def run(self) -> RunResult:
-        """Start the run, drive it until a stop condition, a stop() or a fatal error."""
+    async def run(self, resume: RunRow | None = None) -> RunResult:
+        """Start the run (or continue `resume`), drive it until a stop condition, a stop() or
+        a fatal error. StoreError if the run is live in another process."""
         self._loop = asyncio.get_running_loop()
         self._queue = asyncio.Queue()
         s = self.settings
-        self.run_row = await self.store.create_run(
-            s.topic, s.as_dict(), str(self.output.path), self.clock.now()
-        )
         self.metrics = Metrics(self.clock.monotonic())
+        if resume is None:
+            self.run_row = await self.store.create_run(
+                s.topic, s.as_dict(), str(self.output.path), self.clock.now()
+            )
+            self.store.lock_run(self.run_row)
+        else:
+            self.store.lock_run(resume)
+            self.run_row = await self.store.reopen_run(resume.id, s.as_dict())
+            state = await self.store.run_state(resume.id, RECENT_MAX)
+            self.metrics.restore(
+                state.proposal_counts,
+                state.requests,
+                state.input_tokens,
+                state.output_tokens,
+                state.cost_usd,
+            )
+            self._recent.extend(state.recent)
+            self._issued = state.requests
         for _ in range(s.producers):
             self.add_producer()
         if self._end is not None:  # stopped before the loop was known

@@ -1,0 +1,88 @@
+"""--resume after a SIGKILL: the same run continues, nothing lost, nothing twice."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from test_headless import env, igentai
+
+from igentai_tui.engine.normalize import key_of
+
+
+def start(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "igentai_tui", "--headless", *args, "--db", "igentai.db"],
+        cwd=tmp_path, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+def entries(tmp_path: Path) -> list[str]:
+    con = sqlite3.connect(tmp_path / "igentai.db")
+    rows = [r[0] for r in con.execute("SELECT text FROM entries ORDER BY id")]
+    con.close()
+    return rows
+
+
+def wait_for_entries(tmp_path: Path, n: int, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if (tmp_path / "igentai.db").exists():
+            try:
+                if len(entries(tmp_path)) >= n:
+                    return
+            except sqlite3.OperationalError:
+                pass
+        time.sleep(0.1)
+    raise AssertionError("the run stored nothing")
+
+
+def test_resume_after_sigkill(tmp_path: Path) -> None:
+    proc = start(tmp_path, "Paris attractions", "--providers", "sim:fast", "--duration", "60")
+    wait_for_entries(tmp_path, 50)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=10)
+    before = entries(tmp_path)
+    # the crash left the file behind the DB (or cut mid-line): simulate the worst case
+    out = tmp_path / "output.txt"
+    lines = out.read_text(encoding="utf-8").splitlines()
+    out.write_text("\n".join(lines[: len(lines) // 2]) + "\nPartial ent", encoding="utf-8")
+
+    r = igentai(
+        "--headless", "--resume", "last", "--max-unique", str(len(before) + 40),
+        "--db", "igentai.db", cwd=tmp_path,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "resuming run" in r.stderr and "entries restored" in r.stderr
+    summary = json.loads(r.stdout)
+    after = entries(tmp_path)
+    assert after[: len(before)] == before  # nothing lost
+    assert len(after) == len(before) + 40 == summary["unique"]
+    assert len({key_of(t) for t in after}) == len(after)  # nothing twice
+    assert out.read_text(encoding="utf-8").splitlines() == after
+    con = sqlite3.connect(tmp_path / "igentai.db")
+    assert con.execute("SELECT count(*), max(status) FROM runs").fetchone() == (1, "completed")
+    con.close()
+
+
+def test_resuming_a_live_run_is_refused(tmp_path: Path) -> None:
+    proc = start(tmp_path, "board games", "--providers", "sim:fast", "--duration", "60")
+    try:
+        wait_for_entries(tmp_path, 1)
+        r = igentai("--headless", "--resume", "last", "--db", "igentai.db", cwd=tmp_path)
+        assert r.returncode == 2
+        assert "live in another process" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
+    assert proc.returncode == 130
+
+
+def test_resume_unknown_run(tmp_path: Path) -> None:
+    r = igentai("--headless", "--resume", "nope", "--db", "igentai.db", cwd=tmp_path)
+    assert r.returncode == 2 and "--resume" in r.stderr
