@@ -50,6 +50,8 @@ def open_readonly(path: Path) -> sqlite3.Connection:
             f"v{SCHEMA_VERSION}): upgrade igentai to read it"
         )
     con.row_factory = sqlite3.Row
+    con.isolation_level = None
+    con.execute("BEGIN")  # one snapshot for every query: never half of a batch
     return con
 
 

@@ -86,3 +86,23 @@ def test_resuming_a_live_run_is_refused(tmp_path: Path) -> None:
 def test_resume_unknown_run(tmp_path: Path) -> None:
     r = igentai("--headless", "--resume", "nope", "--db", "igentai.db", cwd=tmp_path)
     assert r.returncode == 2 and "--resume" in r.stderr
+
+
+def test_reading_during_a_live_run(tmp_path: Path) -> None:
+    proc = start(tmp_path, "board games", "--providers", "sim:fast", "--producers", "8",
+                 "--duration", "60")  # fmt: skip
+    try:
+        wait_for_entries(tmp_path, 1)
+        for _ in range(5):
+            r = igentai("stats", "last", "--json", "--db", "igentai.db", cwd=tmp_path)
+            assert r.returncode == 0, r.stderr
+            stats = json.loads(r.stdout)
+            # one snapshot: the entries counted are exactly the new ones the calls report
+            assert stats["entries"] == sum(p["new"] for p in stats["providers"].values())
+            r = igentai("export", "last", "--db", "igentai.db", cwd=tmp_path)
+            assert r.returncode == 0 and len(r.stdout.splitlines()) >= stats["entries"]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert json.loads(out)["unique"] == len(entries(tmp_path))
