@@ -70,6 +70,7 @@ class TallyView:
     unique_per_min: int
     yield_: float | None
     tokens_per_new: float | None
+    cost_per_new: float | None
     latency_p50: float | None
     latency_p95: float | None
     errors_by_kind: dict[str, int]
@@ -160,6 +161,7 @@ def _view(t: Tally, now: float) -> TallyView:
         unique_per_min=t.window.count(now),
         yield_=t.new / t.returned if t.returned else None,
         tokens_per_new=(t.input_tokens + t.output_tokens) / t.new if t.new else None,
+        cost_per_new=t.cost_usd / t.new if t.new and t.cost_known else None,
         latency_p50=_percentile(lat, 0.5),
         latency_p95=_percentile(lat, 0.95),
         errors_by_kind=dict(t.errors_by_kind),
