@@ -106,7 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--producers", "-n", type=_positive_int, help="default 5")
     p.add_argument(
         "--providers",
-        help="comma-separated PROVIDER[:MODEL] (sim, openai, anthropic, gemini); "
+        help="comma-separated PROVIDER[:MODEL] (sim, openai, anthropic, gemini; "
+        "openai:MODEL@http://host:port/v1 for a local OpenAI-compatible server); "
         "default: those with API keys, else sim",
     )
     p.add_argument("--db", type=Path, help="database file (default: see `igentai path`)")
@@ -200,6 +201,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if argv and argv[0] in commands.COMMANDS:
         return commands.main(argv)
+    if argv[:1] == ["keys"]:
+        from igentai_tui.keys import keys_command
+
+        return keys_command(argv[1:])
     try:
         args = build_parser().parse_args(argv)
         request = run_request(args, _resume_settings(args))

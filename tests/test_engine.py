@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
-from igentai_tui.engine.events import Event, NewEntries, ProducerState, RunEnded
+from igentai_tui.engine.events import Event, NewEntries, Notice, ProducerState, RunEnded
 from igentai_tui.engine.normalize import key_of
 from igentai_tui.engine.orchestrator import Arm, Limits, Orchestrator, RunResult, RunSettings
 from igentai_tui.output import OutputFile
@@ -237,3 +238,37 @@ async def test_coverage_estimate_tracks_the_truth(tmp_path: Path) -> None:
     assert result.snapshot.unique < cov.chao1
     # halfway through the topic, the estimate is within 40% of the true size
     assert 0.6 * truth <= cov.chao1 <= 1.4 * truth, (cov, truth)
+
+
+async def test_a_burst_of_429s_lowers_concurrency_then_others_go_on(tmp_path: Path) -> None:
+    lock = threading.Lock()
+    live = {"now": 0, "max_after": 0}
+    notices: list[str] = []
+
+    def reply(n: int, req: CompletionRequest) -> str | Exception:
+        with lock:
+            live["now"] += 1
+            if notices:
+                live["max_after"] = max(live["max_after"], live["now"])
+        try:
+            time.sleep(0.02)
+            if n <= 8:
+                return RateLimited("429 Too Many Requests", retry_after=0.05)
+            return "\n".join(f"Item {n} {i}" for i in range(10))
+        finally:
+            with lock:
+                live["now"] -= 1
+
+    def watch(orc: Orchestrator, e: Event) -> None:
+        if isinstance(e, Notice):
+            notices.append(e.message)
+
+    p = Scripted(reply)
+    result, orc, _ = await run(
+        tmp_path, {"s:m": p}, Limits(max_requests=60), producers=8, on_event=watch
+    )
+    assert any("keeps rate-limiting" in m for m in notices), notices
+    cap = orc._throttle.caps.get("s")
+    assert cap is not None and cap < 8
+    assert live["max_after"] <= 4  # halved at least once from 8
+    assert result.snapshot.total.requests == 60

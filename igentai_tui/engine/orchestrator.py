@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -30,8 +31,15 @@ from igentai_tui.engine.events import (
 from igentai_tui.engine.metrics import Metrics, Snapshot
 from igentai_tui.engine.producer import Assignment, Producer
 from igentai_tui.engine.prompts import SYSTEM, list_prompt
+from igentai_tui.engine.throttle import Throttle
 from igentai_tui.output import OutputFile
-from igentai_tui.providers.base import CompletionRequest, Provider, ProviderError, estimate_tokens
+from igentai_tui.providers.base import (
+    CompletionRequest,
+    Provider,
+    ProviderError,
+    RateLimited,
+    estimate_tokens,
+)
 from igentai_tui.store import Batch, RunRow, Store
 
 Spawn = Callable[[Callable[[], None], str], None]
@@ -40,6 +48,12 @@ Spawn = Callable[[Callable[[], None], str], None]
 TICK_S = 0.5
 RECENT_MAX = 20_000
 MAX_BATCHES_PER_TRANSACTION = 256
+
+
+def _account(arm: str) -> str:
+    """What a key or quota error disables: the provider, or one server for `name:model@url`."""
+    name, _, model = arm.partition(":")
+    return f"{name}@{model.partition('@')[2]}" if "@" in model else name
 
 
 def spawn_thread(target: Callable[[], None], name: str) -> None:
@@ -126,11 +140,14 @@ class Orchestrator:
         self._spawn = spawn
         self._grace_s = grace_s
         self._lock = threading.RLock()
+        self._cond = threading.Condition(self._lock)
+        self._inflight: Counter[str] = Counter()  # account -> requests in flight
+        self._throttle = Throttle()
         self._subscribers: list[Subscriber] = []
         self.producers: dict[int, Producer] = {}
         self._next_pid = 1
         self.all_paused = False
-        self._disabled: dict[str, str] = {}  # provider name -> why
+        self._disabled: dict[str, str] = {}  # account (see _account) -> why
         self._recent: deque[str] = deque(maxlen=RECENT_MAX)
         self._issued = 0
         self._end: tuple[str, str] | None = None
@@ -247,19 +264,26 @@ class Orchestrator:
     def assignment(self, producer: Producer) -> Assignment | None:
         """The next request for `producer`, or None when it should stop."""
         s = self.settings
-        with self._lock:
-            if self._end is not None or producer.stopping:
-                return None
+        with self._cond:
+            while True:
+                if self._end is not None or producer.stopping:
+                    return None
+                arm = producer.arm
+                if not (self._arm_disabled(arm) or self._throttled(arm)):
+                    break
+                alt = self._least_used_arm(skip_throttled=True)
+                if alt is not None:
+                    arm = alt
+                    break
+                if self._least_used_arm() is None:
+                    return None  # no usable provider left
+                self._cond.wait(0.25)  # every usable account is at its concurrency cap
             if s.limits.max_requests is not None and self._issued >= s.limits.max_requests:
                 self._stop_from_thread("request limit reached", "completed")
                 return None
-            arm = producer.arm
-            if self._arm_disabled(arm):
-                arm = self._least_used_arm()
-                if arm is None:
-                    return None
             self._issued += 1
-            recent = list(self._recent)[-2000:] if len(self._recent) > 2000 else list(self._recent)
+            self._inflight[_account(arm)] += 1
+            recent = list(itertools.islice(reversed(self._recent), 2000))
             unique = self.metrics.unique
         provider = self.providers[arm]
         model = arm.split(":", 1)[1]
@@ -268,7 +292,7 @@ class Orchestrator:
         )
         found: list[str] = []
         used = 0
-        for text in reversed(recent):
+        for text in recent:  # newest first
             used += estimate_tokens(text) + 1
             if used > budget:
                 break
@@ -295,6 +319,12 @@ class Orchestrator:
     def submit(self, batch: Batch, assignment: Assignment) -> None:
         """Hand a batch to the ingest loop; blocks while the loop is far behind."""
         item = _Item(batch, assignment, batch.call.producer, assignment.arm)
+        with self._cond:
+            account = _account(assignment.arm)
+            self._inflight[account] -= 1
+            if batch.call.error_kind is None:
+                self._throttle.succeeded(account, self.clock.monotonic(), len(self.producers))
+            self._cond.notify_all()
         while not self._slots.acquire(timeout=0.1):
             if self._end is not None:
                 item.holds_slot = False  # shutting down: the loop drains what it gets
@@ -304,16 +334,24 @@ class Orchestrator:
 
     def provider_failed(self, producer: Producer, a: Assignment, exc: ProviderError) -> None:
         """Act on a provider error that affects more than this producer."""
+        account = _account(a.arm)
+        if isinstance(exc, RateLimited):
+            with self._lock:
+                now = self.clock.monotonic()
+                cap = self._throttle.rate_limited(account, self._inflight[account] + 1, now)
+            if cap is not None:
+                self._post(Notice(f"{account} keeps rate-limiting: at most {cap} requests at once"))
+            return
         if not exc.disables_provider:
             return
         with self._lock:
-            if a.provider_name in self._disabled:
+            if account in self._disabled:
                 return
-            self._disabled[a.provider_name] = str(exc)
+            self._disabled[account] = str(exc)
             usable = self._least_used_arm() is not None
-        self._post(Notice(f"{a.provider_name} disabled for this run: {exc}", "error"))
+        self._post(Notice(f"{account} disabled for this run: {exc}", "error"))
         if not usable:
-            self._stop_from_thread(f"no usable provider: {a.provider_name}: {exc}", "failed")
+            self._stop_from_thread(f"no usable provider: {account}: {exc}", "failed")
 
     def producer_changed(self, producer: Producer) -> None:
         self._post(
@@ -336,10 +374,18 @@ class Orchestrator:
     # -- internals -------------------------------------------------------------------------
 
     def _arm_disabled(self, arm: str) -> bool:
-        return arm.split(":", 1)[0] in self._disabled
+        return _account(arm) in self._disabled
 
-    def _least_used_arm(self) -> str | None:
-        counts = {a.label: 0 for a in self.settings.arms if not self._arm_disabled(a.label)}
+    def _throttled(self, arm: str) -> bool:
+        account = _account(arm)
+        return self._throttle.at_cap(account, self._inflight[account])
+
+    def _least_used_arm(self, skip_throttled: bool = False) -> str | None:
+        counts = {
+            a.label: 0
+            for a in self.settings.arms
+            if not self._arm_disabled(a.label) and not (skip_throttled and self._throttled(a.label))
+        }
         if not counts:
             return None
         for p in self.producers.values():

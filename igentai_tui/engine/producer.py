@@ -119,13 +119,15 @@ class Producer:
         t0 = clock.monotonic()
         try:
             reply = a.provider.complete(a.request)
-            if not reply.text.strip():
-                raise BadResponse("the reply was empty")
         except ProviderError as exc:
             self._failed(a, exc, started, clock.monotonic() - t0)
             return
         except Exception as exc:  # a provider bug must not kill the producer
             self._failed(a, BadResponse(f"{type(exc).__name__}: {exc}"), started, 0.0)
+            return
+        if not reply.text.strip():  # a failure, but its tokens were spent
+            empty = BadResponse("the reply was empty")
+            self._failed(a, empty, started, clock.monotonic() - t0, reply)
             return
         self._failures = 0
         self.last_error = None
@@ -154,8 +156,19 @@ class Producer:
             context_entries=a.context_entries,
         )
 
-    def _failed(self, a: Assignment, exc: ProviderError, started: float, latency: float) -> None:
+    def _failed(
+        self,
+        a: Assignment,
+        exc: ProviderError,
+        started: float,
+        latency: float,
+        reply: Completion | None = None,
+    ) -> None:
         call = self._record(a, started, latency)
+        if reply is not None:
+            call.input_tokens, call.output_tokens = reply.input_tokens, reply.output_tokens
+            call.cost_usd = self._orc.cost(a, reply.input_tokens, reply.output_tokens)
+            call.finish_reason = reply.finish_reason
         call.error_kind = exc.kind
         call.error_message = str(exc)[:500]
         self.last_error = f"{exc.kind}: {exc}"[:200]

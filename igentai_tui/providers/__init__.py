@@ -19,16 +19,46 @@ DEFAULT_MODELS = {
     "anthropic": "claude-haiku-4-5",
     "gemini": "gemini-2.5-flash",
 }
-# Providers this build can talk to; the others are known names, not yet implemented.
-IMPLEMENTED = ("sim",)
+# Providers this build can talk to, in the order defaults are picked.
+IMPLEMENTED = ("sim", "openai", "anthropic", "gemini")
+# Providers whose spec may carry a base URL: openai:MODEL@http://host:port/v1
+BASE_URL_PROVIDERS = ("openai",)
 
 
 class SpecError(ValueError):
     """A --providers value that cannot be used; the message says why and what is valid."""
 
 
+def _check_base_url(name: str, model: str, spec: str) -> None:
+    """Validate the "@http://..." part of a model, if any (openai only)."""
+    from urllib.parse import urlsplit
+
+    from igentai_tui.providers.openai import split_model
+
+    bare, url = split_model(model)
+    if url is None:
+        if "@http" in model:
+            raise SpecError(f"missing model before the base URL in {spec!r}")
+        return
+    if name not in BASE_URL_PROVIDERS:
+        env = {"anthropic": "ANTHROPIC_BASE_URL", "gemini": "GEMINI_BASE_URL"}.get(name)
+        hint = f" (set {env} instead)" if env else ""
+        raise SpecError(f"a base URL in the spec is only for openai, not {name!r}{hint}")
+    parts = urlsplit(url)
+    if parts.username or parts.password:  # the spec is stored with the run: no secrets in it
+        raise SpecError("put the key in OPENAI_API_KEY or `igentai keys set openai`, not the URL")
+    if not parts.hostname or any(c.isspace() for c in url):
+        raise SpecError(f"invalid base URL {url!r} in {spec!r} (e.g. http://localhost:11434/v1)")
+    if not bare:
+        raise SpecError(f"missing model before the base URL in {spec!r}")
+
+
 def parse_specs(text: str) -> list[tuple[str, str]]:
-    """Parse "sim,openai:gpt-4o-mini" into (provider, model) pairs, defaulting the model."""
+    """Parse "sim,openai:gpt-4o-mini" into (provider, model) pairs, defaulting the model.
+
+    An OpenAI-compatible server is named with a base URL after the model:
+    "openai:llama3.1@http://localhost:11434/v1" -> ("openai", "llama3.1@http://localhost:11434/v1");
+    make_provider splits the URL off again."""
     arms: list[tuple[str, str]] = []
     for raw in text.split(","):
         spec = raw.strip()
@@ -44,6 +74,8 @@ def parse_specs(text: str) -> list[tuple[str, str]]:
             raise SpecError(f"provider {name!r} is not available in this version yet (use sim)")
         if _ and not model:
             raise SpecError(f"missing model after {name}: in {spec!r}")
+        if "@" in model:
+            _check_base_url(name, model, spec)
         arm = (name, model or DEFAULT_MODELS[name])
         if arm not in arms:
             arms.append(arm)
@@ -52,8 +84,10 @@ def parse_specs(text: str) -> list[tuple[str, str]]:
 
 def default_specs(env: Mapping[str, str] | None = None) -> tuple[list[tuple[str, str]], str]:
     """The providers to use when none are named: those with keys, else sim. Says which."""
+    from igentai_tui.keys import key_source
+
     env = os.environ if env is None else env
-    keyed = [n for n in IMPLEMENTED if n in KEY_ENV and env.get(KEY_ENV[n])]
+    keyed = [n for n in IMPLEMENTED if n in KEY_ENV and key_source(n, env) is not None]
     if keyed:
         return [(n, DEFAULT_MODELS[n]) for n in keyed], "using " + ", ".join(keyed)
     return [("sim", DEFAULT_MODELS["sim"])], (
@@ -69,4 +103,43 @@ def make_provider(name: str, model: str, *, seed: int, clock: Clock) -> Provider
         if model not in PROFILES:
             raise SpecError(f"unknown sim model {model!r} (known: {', '.join(PROFILES)})")
         return SimProvider(model, seed=seed, clock=clock)
+    if name in ("openai", "anthropic", "gemini"):
+        return _make_remote(name, model)
     raise SpecError(f"provider {name!r} is not available in this version yet")
+
+
+def _make_remote(name: str, model: str) -> Provider:
+    """Build a real provider from the key (env or config dir) and the config file's settings."""
+    from igentai_tui import keys
+    from igentai_tui.providers.base import ProviderError
+    from igentai_tui.providers.errors import DEFAULT_TIMEOUT_S
+    from igentai_tui.providers.prices import parse_price_overrides
+
+    config = keys.load_config()
+    settings = config.get(name) if isinstance(config.get(name), Mapping) else {}
+    prices = parse_price_overrides(config.get("prices"))
+    base_url = settings.get("base_url") if isinstance(settings.get("base_url"), str) else None
+    try:
+        timeout = float(settings.get("timeout", DEFAULT_TIMEOUT_S))
+    except (TypeError, ValueError):
+        raise SpecError(f"[{name}] timeout in {keys.config_path()} is not a number") from None
+    if not timeout > 0:
+        raise SpecError(f"[{name}] timeout in {keys.config_path()} must be above 0")
+    api_key = keys.get_key(name)
+    try:
+        if name == "openai":
+            from igentai_tui.providers.openai import OpenAIProvider, split_model
+
+            url = split_model(model)[1] or base_url
+            return OpenAIProvider(api_key=api_key, base_url=url, timeout=timeout, prices=prices)
+        if name == "anthropic":
+            from igentai_tui.providers.anthropic import AnthropicProvider
+
+            return AnthropicProvider(
+                api_key=api_key, base_url=base_url, timeout=timeout, prices=prices
+            )
+        from igentai_tui.providers.gemini import GeminiProvider
+
+        return GeminiProvider(api_key=api_key, base_url=base_url, timeout=timeout, prices=prices)
+    except ProviderError as exc:  # no key: say which variable or command fixes it
+        raise SpecError(str(exc)) from None

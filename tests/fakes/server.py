@@ -1,0 +1,165 @@
+"""A scriptable local HTTP server: a queue of replies, a record of every request.
+
+Runs `http.server.ThreadingHTTPServer` on 127.0.0.1, port 0, in a daemon thread. Each protocol
+(openai_server, anthropic_server, gemini_server) subclasses it with its paths, auth headers,
+success body and error body shapes.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+MAX_DELAY_S = 10.0
+
+
+class _Quiet(ThreadingHTTPServer):
+    """Clients that hang up (timeouts, refused oversize replies) are not errors here."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass
+
+
+@dataclass
+class Reply:
+    """One scripted HTTP response."""
+
+    status: int = 200
+    body: Any = None  # dict/list -> JSON, str/bytes -> sent as is
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds to wait before answering (bounded by MAX_DELAY_S)
+    content_type: str = "application/json"
+
+    def payload(self) -> bytes:
+        if self.body is None:
+            return b""
+        if isinstance(self.body, bytes):
+            return self.body
+        if isinstance(self.body, str):
+            return self.body.encode("utf-8")
+        return json.dumps(self.body).encode("utf-8")
+
+
+@dataclass
+class Seen:
+    """One request as the server received it."""
+
+    method: str
+    path: str
+    headers: dict[str, str]  # lower-cased names
+    body: Any  # decoded JSON, or the raw text when not JSON
+
+
+class FakeServer:
+    """Answers from `queue` (FIFO), else from `default()`; records every request."""
+
+    def __init__(self) -> None:
+        self.queue: deque[Reply] = deque()
+        self.requests: list[Seen] = []
+        self._lock = threading.Lock()
+        self._closing = threading.Event()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                outer._handle(self)
+
+            def do_GET(self) -> None:
+                outer._handle(self)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._httpd = _Quiet(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+
+    # -- life cycle -------------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        return self._httpd.server_address[1]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> FakeServer:
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        self._closing.set()
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> FakeServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- scripting --------------------------------------------------------------------------
+
+    def push(self, *replies: Reply) -> None:
+        with self._lock:
+            self.queue.extend(replies)
+
+    @property
+    def count(self) -> int:
+        with self._lock:
+            return len(self.requests)
+
+    def default(self, seen: Seen) -> Reply:
+        """The reply when the queue is empty (subclasses answer a success)."""
+        return Reply(404, {"error": "no reply scripted"})
+
+    def check(self, seen: Seen) -> Reply | None:
+        """A protocol error (bad path, missing auth) to answer instead of the script, or None."""
+        return None
+
+    # -- serving ----------------------------------------------------------------------------
+
+    def _handle(self, h: BaseHTTPRequestHandler) -> None:
+        length = int(h.headers.get("content-length") or 0)
+        raw = h.rfile.read(length) if length else b""
+        try:
+            body: Any = json.loads(raw) if raw else None
+        except ValueError:
+            body = raw.decode("utf-8", "replace")
+        seen = Seen(h.command, h.path, {k.lower(): v for k, v in h.headers.items()}, body)
+        with self._lock:
+            self.requests.append(seen)
+            scripted = self.queue.popleft() if self.queue else None
+        reply = self.check(seen) or scripted or self.default(seen)
+        if reply.delay:
+            self._closing.wait(min(reply.delay, MAX_DELAY_S))
+        payload = reply.payload()
+        try:
+            h.send_response(reply.status)
+            h.send_header("content-type", reply.content_type)
+            h.send_header("content-length", str(len(payload)))
+            for name, value in reply.headers.items():
+                h.send_header(name, value)
+            h.end_headers()
+            h.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (timeout test)
+
+
+def closed_port_url() -> str:
+    """A URL on 127.0.0.1 where nothing listens (connection refused)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}"

@@ -1,0 +1,180 @@
+"""Specs with base URLs, defaults, keys and the config file, prices, retry hints."""
+
+from __future__ import annotations
+
+import email.utils
+import io
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from igentai_tui import keys
+from igentai_tui.engine.clock import Clock
+from igentai_tui.providers import SpecError, default_specs, make_provider, parse_specs
+from igentai_tui.providers.errors import redact, retry_after
+from igentai_tui.providers.openai import OpenAIProvider
+from igentai_tui.providers.prices import PRICES_AS_OF, price_of
+
+SECRET = "sk-config-test-secret-0123456789"
+
+
+@pytest.fixture(autouse=True)
+def config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    d = tmp_path / "config"
+    monkeypatch.setenv("IGENTAI_CONFIG_DIR", str(d))
+    for var in list(os.environ):
+        if var.endswith(("_API_KEY", "_BASE_URL")):
+            monkeypatch.delenv(var)
+    return d
+
+
+def build(name: str, model: str) -> object:
+    return make_provider(name, model, seed=0, clock=Clock())
+
+
+# -- specs -------------------------------------------------------------------------------------
+
+
+def test_specs_with_a_base_url() -> None:
+    assert parse_specs("openai:llama3.1@http://localhost:11434/v1,sim") == [
+        ("openai", "llama3.1@http://localhost:11434/v1"),
+        ("sim", "default"),
+    ]
+    assert parse_specs("openai,anthropic,gemini") == [
+        ("openai", "gpt-4o-mini"),
+        ("anthropic", "claude-haiku-4-5"),
+        ("gemini", "gemini-2.5-flash"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "anthropic:claude-haiku-4-5@http://127.0.0.1:1",
+        "openai:@http://localhost:1/v1",
+        "openai:m@http://",
+    ],
+)
+def test_bad_base_url_specs(spec: str) -> None:
+    with pytest.raises(SpecError):
+        parse_specs(spec)
+
+
+def test_a_base_url_with_credentials_is_refused_without_echoing_them() -> None:
+    with pytest.raises(SpecError) as info:
+        parse_specs(f"openai:m@http://user:{SECRET}@127.0.0.1:1/v1")
+    assert SECRET not in str(info.value)
+
+
+def test_make_provider_splits_the_url_and_needs_no_key_for_it() -> None:
+    p = build("openai", "llama3.1@http://127.0.0.1:9/v1")
+    assert isinstance(p, OpenAIProvider) and p.base_url == "http://127.0.0.1:9/v1"
+
+
+@pytest.mark.parametrize(
+    ("name", "var"),
+    [
+        ("openai", "OPENAI_API_KEY"),
+        ("anthropic", "ANTHROPIC_API_KEY"),
+        ("gemini", "GEMINI_API_KEY"),
+    ],
+)
+def test_make_provider_without_key_names_the_fix(name: str, var: str) -> None:
+    with pytest.raises(SpecError, match=var):
+        build(name, "some-model")
+
+
+def test_default_specs_use_providers_with_keys(config: Path) -> None:
+    assert default_specs({})[0] == [("sim", "default")]
+    specs, note = default_specs({"OPENAI_API_KEY": SECRET, "GEMINI_API_KEY": SECRET})
+    assert specs == [("openai", "gpt-4o-mini"), ("gemini", "gemini-2.5-flash")]
+    assert SECRET not in note
+    keys.set_key("anthropic", SECRET)
+    assert default_specs({})[0] == [("anthropic", "claude-haiku-4-5")]
+
+
+def test_config_file_base_url_timeout_and_prices(config: Path) -> None:
+    config.mkdir(parents=True)
+    (config / "config.toml").write_text(
+        '[keys]\nopenai = "sk-from-config-file-1"\n'
+        '[openai]\nbase_url = "http://127.0.0.1:9/v1"\ntimeout = 30\n'
+        '[prices]\n"llama3.1" = [0, 0]\n"gpt-4o-mini" = {input = 1.0, output = 2.0}\n'
+    )
+    p = build("openai", "llama3.1")
+    assert isinstance(p, OpenAIProvider) and p.base_url == "http://127.0.0.1:9/v1"
+    assert p.price("llama3.1") == (0.0, 0.0)
+    assert p.price("gpt-4o-mini") == (1.0, 2.0)
+    assert keys.get_key("openai") == "sk-from-config-file-1"
+    (config / "config.toml").write_text('[openai]\ntimeout = "soon"\n')
+    with pytest.raises(SpecError, match="timeout"):
+        build("openai", "llama3.1@http://127.0.0.1:9/v1")
+
+
+# -- keys --------------------------------------------------------------------------------------
+
+
+def test_set_key_writes_a_private_file_and_env_wins(
+    config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = keys.set_key("openai", f"  {SECRET}\n")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert keys.get_key("openai") == SECRET
+    assert keys.list_keys() == ["openai"]
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-env-000000")
+    assert keys.get_key("openai") == "sk-from-env-000000"
+    assert keys.key_source("openai") == "env OPENAI_API_KEY"
+
+
+def test_a_readable_keys_file_warns(config: Path) -> None:
+    path = keys.set_key("gemini", SECRET)
+    path.chmod(0o644)
+    with pytest.warns(UserWarning, match="chmod 600"):
+        keys.get_key("gemini")
+
+
+def test_keys_command_set_list_unset_never_prints_the_key(config: Path) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    assert (
+        keys.keys_command(["set", "anthropic"], stdin=io.StringIO(SECRET + "\n"), out=out, err=err)
+        == 0
+    )
+    assert keys.get_key("anthropic") == SECRET
+    assert keys.keys_command(["list"], out=out, err=err) == 0
+    listing = out.getvalue()
+    assert "anthropic" in listing and "not set (set OPENAI_API_KEY)" in listing
+    assert keys.keys_command(["unset", "anthropic"], out=out, err=err) == 0
+    assert keys.get_key("anthropic") is None
+    assert keys.keys_command(["set", "nope"], stdin=io.StringIO("x"), out=out, err=err) == 2
+    assert keys.keys_command(["set", "openai"], stdin=io.StringIO("\n"), out=out, err=err) == 2
+    assert keys.keys_command([], out=out, err=err) == 2
+    assert SECRET not in out.getvalue() + err.getvalue()
+
+
+# -- prices and retry hints -------------------------------------------------------------------
+
+
+def test_prices_are_dated_and_unknown_models_have_none() -> None:
+    assert PRICES_AS_OF[:2] == "20"
+    assert price_of("gpt-4o-mini") == (0.15, 0.60)
+    assert price_of("claude-haiku-4-5-20251001") == (1.0, 5.0)
+    assert price_of("gemini-2.5-flash") == (0.30, 2.50)
+    assert price_of("gpt-4o-mini-but-not-really") is None
+    assert price_of("llama3.1") is None
+
+
+def test_retry_after_forms() -> None:
+    assert retry_after({"retry-after": "3"}) == 3.0
+    assert retry_after({"retry-after-ms": "250", "retry-after": "3"}) == 0.25
+    assert retry_after({"retry-after": "soon"}) is None
+    assert retry_after({"retry-after": "99999"}) == 600.0
+    date = email.utils.formatdate(1_000_010, usegmt=True)
+    assert retry_after({"retry-after": date}, now=1_000_000) == pytest.approx(10, abs=1)
+    assert retry_after({"x-ratelimit-reset-requests": "1m30s"}) == 90.0
+    assert retry_after({}) is None
+
+
+def test_redact() -> None:
+    assert redact(f"bad key {SECRET}!", [SECRET, None]) == "bad key ***!"
+    assert redact("short", ["short"]) == "short"  # too short to be a key: left alone
