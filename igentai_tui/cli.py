@@ -207,9 +207,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return keys_command(argv[1:])
     try:
         args = build_parser().parse_args(argv)
-        request = run_request(args, _resume_settings(args))
         if not args.headless:
-            raise UsageError("the full-screen TUI is not in this version yet: add --headless")
+            from igentai_tui.tui.app import run_tui
+
+            return run_tui(args)
+        request = run_request(args, _resume_settings(args))
     except UsageError as exc:
         print(f"igentai: error: {exc}", file=sys.stderr)
         return Exit.USAGE

@@ -7,6 +7,7 @@ indexed `loose` signature, so checking a candidate is an index lookup, never a s
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import secrets
@@ -375,7 +376,8 @@ class Store:
             outcomes = await self._record(run_id, batches, max_new)
             await c.execute("COMMIT")
         except BaseException:
-            await c.execute("ROLLBACK")
+            with contextlib.suppress(Exception):  # keep the original error, not ROLLBACK's
+                await c.execute("ROLLBACK")
             raise
         return outcomes
 

@@ -1,0 +1,118 @@
+"""What the run screen shows, coalesced from engine events between two refreshes.
+
+`RunModel` is the app's only subscriber. It is called on the app's event loop for every
+event and only stores what arrived (O(1) per event); the run screen reads it at a fixed rate.
+Nothing here imports Textual.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from igentai_tui.engine.events import (
+    Event,
+    FoundEntry,
+    MetricsUpdated,
+    NewEntries,
+    Notice,
+    ProducerState,
+    RunEnded,
+)
+from igentai_tui.engine.metrics import Snapshot
+from igentai_tui.engine.orchestrator import Limits
+
+BUCKET_S = 5.0
+RECENT_MAX = 200
+NOTICES_MAX = 50
+
+
+@dataclass(frozen=True, slots=True)
+class RunInfo:
+    """What the run is, as fixed when it starts."""
+
+    topic: str
+    arms: tuple[str, ...]
+    limits: Limits
+    db: Path
+    output: Path
+    producers: int = 5
+    note: str = ""
+    uid: str = ""
+
+    @property
+    def sim_only(self) -> bool:
+        """True when every provider:model is the embedded simulator (no real LLM)."""
+        return all(a.split(":", 1)[0] == "sim" for a in self.arms)
+
+
+@dataclass(frozen=True, slots=True)
+class ProducerRow:
+    """One producer, as the producers panel shows it."""
+
+    pid: int
+    state: str  # running, pausing, paused, backing off, rate-limited, finishing, stopped...
+    arm: str
+    partition: str | None
+    requests: int
+    new: int
+    per_min: int
+    last_error: str | None
+    live: bool  # not removed or stopped
+    paused: bool  # paused on its own (not by "pause all")
+
+
+@dataclass(slots=True)
+class Series:
+    """New entries per provider:model in fixed buckets of run time, from cumulative counts."""
+
+    bucket_s: float = BUCKET_S
+    buckets: list[dict[str, int]] = field(default_factory=list)
+    _seen: dict[str, int] = field(default_factory=dict)
+
+    def add(self, snap: Snapshot) -> None:
+        """Credit what each arm found since the previous snapshot to the current bucket."""
+        index = max(0, math.floor(snap.elapsed_s / self.bucket_s))
+        while len(self.buckets) <= index:
+            self.buckets.append({})
+        bucket = self.buckets[index]
+        for arm, view in snap.arms.items():
+            delta = view.new - self._seen.get(arm, 0)
+            if delta > 0:
+                bucket[arm] = bucket.get(arm, 0) + delta
+            self._seen[arm] = view.new
+
+
+class RunModel:
+    """The coalescing subscriber: latest snapshot, recent entries, states, notices, series."""
+
+    def __init__(self, recent_max: int = RECENT_MAX) -> None:
+        self.snapshot: Snapshot | None = None
+        self.recent: deque[FoundEntry] = deque(maxlen=recent_max)
+        self.found = 0
+        self.states: dict[int, ProducerState] = {}
+        self.notices: deque[Notice] = deque(maxlen=NOTICES_MAX)
+        self.series = Series()
+        self.ended: RunEnded | None = None
+        self.version = 0
+
+    def __call__(self, event: Event) -> None:
+        self.version += 1
+        if isinstance(event, NewEntries):
+            self.recent.extend(event.entries)
+            self.found += len(event.entries)
+        elif isinstance(event, MetricsUpdated):
+            self.snapshot = event.snapshot
+            self.series.add(event.snapshot)
+        elif isinstance(event, ProducerState):
+            self.states[event.producer] = event
+        elif isinstance(event, Notice):
+            self.notices.append(event)
+        elif isinstance(event, RunEnded):
+            self.ended = event
+
+    @property
+    def last_notice(self) -> Notice | None:
+        return self.notices[-1] if self.notices else None

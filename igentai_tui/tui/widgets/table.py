@@ -1,0 +1,55 @@
+"""A DataTable that is updated in place, row by row, so the cursor stays where it was."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+
+class KeyedTable(DataTable[Text]):
+    """Rows keyed by a string; `sync()` adds, updates and removes rows to match."""
+
+    COLUMNS: Sequence[tuple[str, str, bool]] = ()  # key, label, right-aligned
+
+    def on_mount(self) -> None:
+        for key, label, right in self.COLUMNS:
+            self.add_column(Text(label, justify="right" if right else "left"), key=key)
+
+    def sync(self, rows: Sequence[tuple[str, Sequence[Text]]]) -> None:
+        """Make the table hold exactly `rows` (key, cells), in that order."""
+        wanted = [key for key, _ in rows]
+        current = [str(k.value) for k in self.rows]
+        if current != wanted[: len(current)]:
+            keep = self.cursor_row
+            self.clear()
+            for key, cells in rows:
+                self.add_row(*cells, key=key)
+            if rows:
+                self.move_cursor(row=min(keep, len(rows) - 1), animate=False)
+            return
+        col_keys = [c[0] for c in self.COLUMNS]
+        for key, cells in rows:
+            if key in current:
+                old = self.get_row(key)
+                for col, old_cell, cell in zip(col_keys, old, cells, strict=True):
+                    if not _same(old_cell, cell):
+                        self.update_cell(key, col, cell, update_width=True)
+            else:
+                self.add_row(*cells, key=key)
+
+
+def cell(value: str, style: str = "", right: bool = True) -> Text:
+    """A table cell (never parsed as markup)."""
+    return Text(value, style=style, justify="right" if right else "left", no_wrap=True, end="")
+
+
+def _same(a: object, b: Text) -> bool:
+    return (
+        isinstance(a, Text)
+        and a.plain == b.plain
+        and a.style == b.style
+        and a.spans == b.spans
+        and a.justify == b.justify
+    )

@@ -1,0 +1,120 @@
+"""Throughput: unique entries, rate, requests, tokens, cost, coverage, stop progress, chart."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Static
+
+from igentai_tui.engine.metrics import Snapshot
+from igentai_tui.engine.orchestrator import Limits
+from igentai_tui.tui.format import clock, compact, limit_progress, money, num, pct, safe
+from igentai_tui.tui.widgets.chart import BucketChart
+
+
+def _bar(share: float, width: int = 10) -> str:
+    filled = round(share * width)
+    return "█" * filled + "░" * (width - filled)
+
+
+def stats_text(snap: Snapshot | None, limits: Limits) -> Text:
+    """The figures above the chart, one short line each."""
+    lines: list[Text] = []
+    if snap is None:
+        return Text("starting…", style="dim")
+    t = snap.total
+    lines.append(
+        Text.assemble(
+            ("Unique ", "dim"),
+            (num(snap.unique), "bold"),
+            ("   ", ""),
+            (num(t.unique_per_min), "bold"),
+            ("/min", "dim"),
+            ("   elapsed ", "dim"),
+            clock(snap.elapsed_s),
+        )
+    )
+    errors = f" ({num(t.errors)} errors)" if t.errors else ""
+    lines.append(
+        Text.assemble(
+            ("Requests ", "dim"),
+            num(t.requests),
+            (errors, "red"),
+            ("   tokens ", "dim"),
+            f"{compact(t.input_tokens)} in / {compact(t.output_tokens)} out",
+            ("   cost ", "dim"),
+            money(t.cost_usd),
+        )
+    )
+    cov = snap.coverage
+    if cov.chao1 is not None and cov.completeness is not None:
+        sd = f" ±{cov.chao1_sd:,.0f}" if cov.chao1_sd is not None else ""
+        lines.append(
+            Text.assemble(
+                ("Coverage ", "dim"),
+                f"~{pct(cov.completeness)} of ≈{cov.chao1:,.0f}{sd}",
+                ("   Good-Turing ", "dim"),
+                pct(cov.good_turing),
+            )
+        )
+    else:
+        lines.append(Text.assemble(("Coverage ", "dim"), ("not enough data yet", "dim")))
+    progress = limit_progress(limits, snap)
+    if progress:
+        label, share = max(progress, key=lambda p: p[1])
+        others = len(progress) - 1
+        lines.append(
+            Text.assemble(
+                ("Stop at ", "dim"),
+                f"{label} ",
+                (_bar(share), "green"),
+                f" {share:.0%}",
+                (f"  (+{others} more)" if others else "", "dim"),
+            )
+        )
+    else:
+        lines.append(Text("No stop condition: runs until you press s", style="dim"))
+    for line in lines:
+        line.no_wrap = True
+        line.overflow = "ellipsis"
+    return Text("\n").join(lines)
+
+
+def legend_text(arms: Sequence[str], colors: dict[str, str]) -> Text:
+    """Each provider:model in its chart colour."""
+    out = Text(end="")
+    for i, arm in enumerate(arms):
+        if i:
+            out.append("  ")
+        out.append_text(safe(arm, 40, f"bold {colors.get(arm, 'white')}"))
+    return out
+
+
+class ThroughputPanel(Vertical):
+    """The figures of the run and a chart of new entries over time."""
+
+    DEFAULT_CSS = """
+    ThroughputPanel > #stats { height: auto; }
+    ThroughputPanel > #legend { height: auto; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="stats")
+        yield Static(id="legend")
+        yield BucketChart(id="chart")
+
+    def show(
+        self,
+        snap: Snapshot | None,
+        limits: Limits,
+        buckets: Sequence[dict[str, int]],
+        bucket_s: float,
+        arms: Sequence[str],
+        colors: dict[str, str],
+    ) -> None:
+        self.query_one("#stats", Static).update(stats_text(snap, limits))
+        self.query_one("#legend", Static).update(legend_text(arms, colors))
+        self.query_one(BucketChart).update(buckets, arms, colors, bucket_s)

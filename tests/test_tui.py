@@ -1,0 +1,538 @@
+"""The Textual app driven by Pilot: every key, the start screen, quitting, hostile text."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from igentai_tui.cli import _resume_settings, build_parser, run_request
+from igentai_tui.engine.events import FoundEntry, NewEntries, Notice
+from igentai_tui.providers import make_provider
+from igentai_tui.providers.base import (
+    AuthenticationFailed,
+    BadResponse,
+    Completion,
+    CompletionRequest,
+)
+from igentai_tui.tui.app import IgentaiApp, run_tui
+from igentai_tui.tui.export import FORMATS, read_entries, write_export
+from igentai_tui.tui.screens.dialogs import AddOnDialog, ConfirmQuit, ExportDialog
+from igentai_tui.tui.screens.help import HelpScreen
+from igentai_tui.tui.screens.run import RunScreen
+from igentai_tui.tui.screens.start import StartScreen
+from igentai_tui.tui.widgets.producers import ProducersTable
+
+SIZE = (100, 30)
+
+
+class Scripted:
+    """A provider whose replies come from a function of the call number."""
+
+    name = "scripted"
+
+    def __init__(self, reply: Callable[[int], str | Exception], delay: float = 0.05) -> None:
+        self._reply = reply
+        self._delay = delay
+        self._n = 0
+        self._lock = threading.Lock()
+
+    def complete(self, request: CompletionRequest) -> Completion:
+        with self._lock:
+            self._n += 1
+            n = self._n
+        time.sleep(self._delay)
+        out = self._reply(n)
+        if isinstance(out, Exception):
+            raise out
+        return Completion(out, 100, 50)
+
+    def context_window(self, model: str) -> int:
+        return 8000
+
+
+def fresh(n: int) -> str:
+    return "\n".join([*(f"Entry {n}-{i}" for i in range(8)), "Eiffel Tower"])
+
+
+def make_app(
+    tmp_path: Path,
+    *flags: str,
+    provider: object | None = None,
+    topic: str | None = "Paris attractions",
+) -> IgentaiApp:
+    """An app on a scripted provider (or the real factory when `provider` is "real")."""
+    argv = [*flags, "--db", str(tmp_path / "t.db"), "--output", str(tmp_path / "out.txt")]
+    if topic is not None:
+        argv += ["--", topic]
+    args = build_parser().parse_args(argv)
+    wanted = topic is not None or args.resume is not None
+    request = run_request(args, _resume_settings(args)) if wanted else None
+    chosen = provider or Scripted(fresh)
+
+    def factory(name: str, model: str, *, seed: int, clock: object) -> object:
+        if chosen == "real":
+            return make_provider(name, model, seed=seed, clock=clock)  # type: ignore[arg-type]
+        return chosen
+
+    return IgentaiApp(args, request=request, provider_factory=factory, env={}, cursor_blink=False)  # type: ignore[arg-type]
+
+
+async def until(pilot: object, cond: Callable[[], object], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        await pilot.pause(0.02)  # type: ignore[attr-defined]
+
+
+async def started(pilot: object, app: IgentaiApp, producers: int = 1) -> RunScreen:
+    """Wait until the run screen shows and `producers` producers have taken a request."""
+    await until(pilot, lambda: isinstance(app.screen, RunScreen))
+    assert app.orc is not None
+    orc = app.orc
+    await until(
+        pilot,
+        lambda: (
+            sum(p.state != "starting" for p in orc.producers.values()) >= producers
+            and app.model.snapshot is not None
+        ),
+    )
+    screen = app.screen
+    assert isinstance(screen, RunScreen)
+    screen.refresh_panels()
+    return screen
+
+
+async def finish(pilot: object, app: IgentaiApp) -> None:
+    """Stop the run and wait until it has closed its store, so that nothing outlives a test."""
+    assert app.orc is not None
+    app.orc.stop("test over")
+    await until(pilot, lambda: app.run_closed)
+
+
+def terminal_output(app: IgentaiApp) -> tuple[str, str]:
+    """What Textual would write to the terminal for the current screen, and its plain text."""
+    width, height = app.size
+    console = Console(
+        width=width,
+        height=height,
+        file=io.StringIO(),
+        force_terminal=True,
+        color_system="truecolor",
+        record=True,
+        legacy_windows=False,
+    )
+    update = app.screen._compositor.render_update(full=True)
+    console.print(update)
+    return console.file.getvalue(), console.export_text()  # type: ignore[attr-defined]
+
+
+def footer_labels(app: IgentaiApp) -> set[str]:
+    screen = app.screen
+    return {
+        b.binding.description
+        for b in screen.active_bindings.values()
+        if b.enabled and b.binding.show
+    }
+
+
+def db_entries(tmp_path: Path) -> list[str]:
+    con = sqlite3.connect(tmp_path / "t.db")
+    rows = [r[0] for r in con.execute("SELECT text FROM entries ORDER BY id")]
+    con.close()
+    return rows
+
+
+# -- keys ------------------------------------------------------------------------------------
+
+
+async def test_space_pauses_and_resumes_all(tmp_path: Path) -> None:
+    app = make_app(tmp_path, "-n", "3")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await started(pilot, app, 3)
+        assert "Pause all" in footer_labels(app)
+        await pilot.press("space")
+        assert app.orc is not None and app.orc.all_paused
+        await until(pilot, lambda: all(p.state == "paused" for p in app.orc.producers.values()))
+        screen.refresh_panels()
+        assert "Resume all" in footer_labels(app) and "Pause all" not in footer_labels(app)
+        assert "PAUSED" in terminal_output(app)[1]
+        requests = app.orc.metrics.total.requests
+        await pilot.pause(0.2)
+        assert app.orc.metrics.total.requests == requests  # nothing moves while paused
+        await pilot.press("space")
+        assert not app.orc.all_paused
+        await until(pilot, lambda: app.orc.metrics.total.requests > requests)
+        assert "Pause all" in footer_labels(app)
+        await finish(pilot, app)
+
+
+async def test_p_pauses_and_resumes_the_selected_producer(tmp_path: Path) -> None:
+    app = make_app(tmp_path, "-n", "3")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await started(pilot, app, 3)
+        await pilot.press("down")
+        table = screen.query_one(ProducersTable)
+        assert table.selected_pid == 2
+        await pilot.press("p")
+        orc = app.orc
+        assert orc is not None and orc.producers[2].paused and not orc.producers[1].paused
+        assert "Resume" in footer_labels(app)
+        await until(pilot, lambda: orc.producers[2].state == "paused")
+        await pilot.press("p")
+        assert not orc.producers[2].paused
+        assert "Pause" in footer_labels(app)
+        await finish(pilot, app)
+
+
+async def test_a_adds_a_producer(tmp_path: Path) -> None:
+    app = make_app(tmp_path, "-n", "2")
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app, 2)
+        await pilot.press("a")
+        assert app.orc is not None and len(app.orc.producers) == 3
+        await until(pilot, lambda: app.orc.producers[3].state == "running")
+        await finish(pilot, app)
+
+
+async def test_shift_a_adds_on_the_chosen_provider(tmp_path: Path) -> None:
+    app = make_app(tmp_path, "-n", "2", "--providers", "sim:default,sim:fast")
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app, 2)
+        await pilot.press("A")
+        assert isinstance(app.screen, AddOnDialog)
+        await pilot.press("down", "enter")
+        await until(pilot, lambda: isinstance(app.screen, RunScreen))
+        assert app.orc is not None and app.orc.producers[3].arm == "sim:fast"
+        await pilot.press("A", "escape")
+        assert len(app.orc.producers) == 3
+        await finish(pilot, app)
+
+
+async def test_d_removes_the_selected_producer_but_never_the_last(tmp_path: Path) -> None:
+    app = make_app(tmp_path, "-n", "2")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await started(pilot, app, 2)
+        orc = app.orc
+        assert orc is not None
+        assert screen.check_action("remove", ()) is True
+        await pilot.press("d")
+        assert orc.producers[1].stopping
+        await until(pilot, lambda: orc.producers[1].state == "stopped")
+        screen.refresh_panels()
+        await pilot.press("down")  # producer 2, the last one
+        assert screen.check_action("remove", ()) is None  # greyed out
+        await pilot.press("d")
+        assert not orc.producers[2].stopping
+        assert "removed" in terminal_output(app)[1]
+        await finish(pilot, app)
+
+
+async def test_s_stops_cleanly_and_the_app_stays(tmp_path: Path) -> None:
+    app = make_app(tmp_path, "-n", "2")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await started(pilot, app, 2)
+        await pilot.press("s")
+        await until(pilot, lambda: app.run_closed)
+        assert app.result is not None and app.result.status == "stopped"
+        screen.refresh_panels()
+        for action in ("pause_all", "add", "add_on", "remove", "stop"):
+            assert not screen.check_action(action, ())
+        assert "STOPPED" in terminal_output(app)[1]
+        assert (tmp_path / "out.txt").read_text().splitlines() == db_entries(tmp_path)
+        await pilot.press("q")  # no run going: no question
+        await until(pilot, lambda: app.return_code is not None)
+    assert app.return_value == 0
+
+
+async def test_q_asks_then_stops_cleanly_and_db_equals_output(tmp_path: Path) -> None:
+    """On sim: after q and yes, the stored entries are exactly the lines of output.txt."""
+    app = make_app(tmp_path, "-n", "4", "--providers", "sim:fast", provider="real")
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app, 4)
+        await until(pilot, lambda: app.model.found > 50)
+        await pilot.press("q")
+        assert isinstance(app.screen, ConfirmQuit)
+        await pilot.press("n")
+        assert isinstance(app.screen, RunScreen) and app.result is None
+        await pilot.press("q", "y")
+        await until(pilot, lambda: app.return_code is not None)
+    assert app.return_value == 0
+    assert app.result is not None and app.result.status == "stopped"
+    texts = db_entries(tmp_path)
+    assert len(texts) == app.result.snapshot.unique > 50
+    assert (tmp_path / "out.txt").read_text(encoding="utf-8").splitlines() == texts
+
+
+async def test_e_exports_the_entries(tmp_path: Path) -> None:
+    app = make_app(tmp_path, "-n", "2")
+    target = tmp_path / "export.jsonl"
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app, 2)
+        await pilot.press("s")
+        await until(pilot, lambda: app.run_closed)
+        await pilot.press("e")
+        dialog = app.screen
+        assert isinstance(dialog, ExportDialog)
+        from textual.widgets import Input, Select
+
+        dialog.query_one("#format", Select).value = "jsonl"
+        await pilot.pause()
+        dialog.query_one("#path", Input).value = str(target)
+        await pilot.click("#export")
+        await until(pilot, lambda: target.exists() and target.stat().st_size > 0)
+    rows = [json.loads(line) for line in target.read_text().splitlines()]
+    assert [r["text"] for r in rows] == db_entries(tmp_path)
+    assert rows[0]["provider"] == "sim" and rows[0]["producer"] in (1, 2)
+
+
+async def test_question_mark_shows_help(tmp_path: Path) -> None:
+    app = make_app(tmp_path, "-n", "1")
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        assert "pause all producers" in terminal_output(app)[1]
+        await pilot.press("escape")
+        assert isinstance(app.screen, RunScreen)
+        await finish(pilot, app)
+
+
+async def test_command_palette_has_the_commands(tmp_path: Path) -> None:
+    app = make_app(tmp_path, "-n", "1")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await started(pilot, app)
+        titles = {c.title for c in app.get_system_commands(screen)}
+        assert {"Pause all producers", "Add a producer", "Stop the run", "Export entries"} <= titles
+        assert "Resume all producers" not in titles  # only what applies now
+        await pilot.press("ctrl+p")
+        await pilot.pause(0.1)
+        from textual.command import CommandPalette
+        from textual.widgets import Input
+
+        assert isinstance(app.screen, CommandPalette)
+        app.screen.query_one(Input).value = "Add a producer"
+        await until(pilot, lambda: app.screen.query("CommandList Option") or True)
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await until(pilot, lambda: app.orc is not None and len(app.orc.producers) == 2)
+        await finish(pilot, app)
+
+
+# -- start screen ----------------------------------------------------------------------------
+
+
+async def test_start_screen_collects_the_run(tmp_path: Path) -> None:
+    app = make_app(tmp_path, topic=None)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, StartScreen))
+        assert "Only sim is available" in terminal_output(app)[1]
+        await pilot.press("enter")  # empty topic
+        assert isinstance(app.screen, StartScreen)
+        assert "the topic is empty" in terminal_output(app)[1]
+        from textual.widgets import Input, Select
+
+        screen = app.screen
+        screen.query_one("#start-producers", Input).value = "2"
+        screen.query_one("#stop-kind", Select).value = "max_requests"
+        await pilot.pause()
+        screen.query_one("#stop-value", Input).value = "6"
+        await pilot.click("#topic")
+        await pilot.press(*"Board games", "enter")
+        await until(pilot, lambda: app.run_closed)
+    assert app.request is not None
+    s = app.request.settings
+    assert (s.topic, s.producers, s.limits.max_requests) == ("Board games", 2, 6)
+    assert [a.label for a in s.arms] == ["sim:default"]
+    assert app.result is not None and app.result.status == "completed"
+    assert app.result.snapshot.total.requests == 6
+
+
+async def test_start_screen_rejects_bad_values_and_escape_quits(tmp_path: Path) -> None:
+    app = make_app(tmp_path, topic=None)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, StartScreen))
+        from textual.widgets import Input, Select
+
+        screen = app.screen
+        screen.query_one("#stop-kind", Select).value = "duration"
+        await pilot.pause()
+        screen.query_one("#stop-value", Input).value = "soon"
+        await pilot.click("#topic")
+        await pilot.press(*"Enzymes", "enter")
+        assert "expected a duration" in terminal_output(app)[1]
+        await pilot.press("escape")
+        await until(pilot, lambda: app.return_code is not None)
+    assert app.return_value == 0 and app.result is None
+
+
+# -- exit statuses ---------------------------------------------------------------------------
+
+
+async def test_failed_run_exits_1(tmp_path: Path) -> None:
+    bad = Scripted(lambda n: AuthenticationFailed("invalid key \x1b]0;PWNED\x07"))
+    app = make_app(tmp_path, "-n", "2", provider=bad)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.run_closed)
+        assert app.result is not None and app.result.status == "failed"
+        assert isinstance(app.screen, RunScreen)
+        app.screen.refresh_panels()
+        raw, text = terminal_output(app)
+        assert "FAILED" in text and "\x1b]" not in raw
+        await pilot.press("q")
+        await until(pilot, lambda: app.return_code is not None)
+    assert app.return_value == 1
+
+
+async def test_unwritable_output_exits_2(tmp_path: Path) -> None:
+    (tmp_path / "out.txt").mkdir()
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.return_code is not None)
+    assert app.return_value == 2 and "is a directory" in app.message
+
+
+def test_run_tui_rejects_an_empty_topic(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_tui(build_parser().parse_args(["   "])) == 2
+    assert "the topic is empty" in capsys.readouterr().err
+
+
+# -- untrusted text --------------------------------------------------------------------------
+
+HOSTILE = [
+    "[bold]",
+    "[@click=app.quit]x[/]",
+    "x [/] y",
+    "\x1b]0;PWNED\x07",
+    "\x1b[2J",
+    "NUL\x00here",
+    "\x9b31mcsi",
+    "\u202eevil",
+    "L" * 10_240,
+]
+FORBIDDEN = ("\x1b]", "\x1b[2J", "\x07", "\x00", "\x9b", "\u202e", "PWNED")
+
+
+async def test_hostile_entries_are_shown_literally(tmp_path: Path) -> None:
+    def reply(n: int) -> str | Exception:
+        if n % 3 == 0:
+            return BadResponse("bad \x1b]0;PWNED\x07 [bold]reply[/bold] \x1b[2J")
+        return "\n".join([*HOSTILE, f"Safe {n}"])
+
+    app = make_app(tmp_path, "-n", "2", provider=Scripted(reply))
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await started(pilot, app, 2)
+        await until(pilot, lambda: app.model.found >= 4)
+        # And straight into the panels, past the engine's own parsing and cleaning:
+        raw = [FoundEntry(h, 1, "sim:default", "[red]part\x1b[2J") for h in reversed(HOSTILE)]
+        app.model(NewEntries(tuple(raw)))
+        app.model(Notice("provider said \x1b]0;PWNED\x07 [@click=app.quit]quit[/]", "error"))
+        screen.refresh_panels()
+        await pilot.pause(0.1)
+        out, text = terminal_output(app)
+        for bad in FORBIDDEN:
+            assert bad not in out, repr(bad)
+        assert "[bold]" in text
+        assert "[@click=app.quit]x[/]" in text
+        assert "x [/] y" in text
+        assert "[@click=app.quit]quit[/]" in text
+        assert "L" * 130 not in text  # bounded with an ellipsis
+        assert "LLLL…" in text
+        await pilot.click("#recent")  # a click on the literal [@click] text does nothing
+        assert app.return_code is None and app.is_running
+        await pilot.press("s")
+        await until(pilot, lambda: app.run_closed)
+    assert app.result is not None and app.result.status == "stopped"
+
+
+# -- export ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_export_formats(tmp_path: Path, fmt: str) -> None:
+    entries = [
+        {
+            "text": t,
+            "provider": "sim",
+            "model": "default",
+            "producer": 1,
+            "partition": None,
+            "first_seen": "2026-01-01T00:00:00.000Z",
+            "times_proposed": 2,
+        }
+        for t in ("Eiffel Tower", "Musée d'Orsay", "A, B")
+    ]
+    path = tmp_path / f"x.{fmt}"
+    assert write_export(path, fmt, "Paris [attractions]", entries) == 3
+    text = path.read_text(encoding="utf-8")
+    if fmt == "txt":
+        assert text.splitlines() == ["Eiffel Tower", "Musée d'Orsay", "A, B"]
+    elif fmt == "csv":
+        assert text.splitlines()[3].startswith('"A, B",sim,default,1')
+    elif fmt == "jsonl":
+        assert json.loads(text.splitlines()[1])["text"] == "Musée d'Orsay"
+    else:
+        assert text.startswith("# Paris \\[attractions\\]") and "- Eiffel Tower" in text
+
+
+async def test_read_entries_during_a_run(tmp_path: Path) -> None:
+    app = make_app(tmp_path, "-n", "2")
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app, 2)
+        await until(pilot, lambda: app.model.found > 10)
+        assert app.orc is not None and app.orc.run_row is not None
+        rows = await asyncio.to_thread(read_entries, tmp_path / "t.db", app.orc.run_row.id)
+        assert len(rows) >= 10 and all(str(r["text"]).startswith("Entry ") for r in rows[:5])
+        await pilot.press("s")
+        await until(pilot, lambda: app.run_closed)
+
+
+# -- themes and sizes ------------------------------------------------------------------------
+
+
+async def test_themes_and_resizing_down_to_small_terminals(tmp_path: Path) -> None:
+    app = make_app(tmp_path, "-n", "2", "--providers", "sim:default,sim:fast")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await started(pilot, app, 2)
+        for theme in ("textual-light", "nord", "gruvbox", "textual-dark"):
+            app.theme = theme
+            screen.refresh_panels()
+            await pilot.pause()
+            assert "Throughput" in terminal_output(app)[1]
+        for size in ((200, 60), (80, 24), (60, 16), (30, 10), (100, 30)):
+            await pilot.resize_terminal(*size)
+            screen.refresh_panels()
+            await pilot.pause()
+            assert app.size == size
+            terminal_output(app)
+        text = terminal_output(app)[1]
+        assert "Producers" in text and "Providers" in text and "Recent entries" in text
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert "Recent entries" in terminal_output(app)[1]  # kept; the providers table goes
+        await pilot.press("s")
+        await until(pilot, lambda: app.run_closed)
+
+
+async def test_resume_continues_a_stopped_run(tmp_path: Path) -> None:
+    app = make_app(tmp_path, "-n", "2", "--max-requests", "4")
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.run_closed)
+    assert app.result is not None and app.result.status == "completed"
+    uid, first = app.result.run.uid, app.result.snapshot.unique
+    again = make_app(tmp_path, "-n", "2", "--max-requests", "10", "--resume", uid, topic=None)
+    async with again.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: again.run_closed)
+        assert "resuming run" in terminal_output(again)[1]
+    assert again.result is not None and again.result.run.uid == uid
+    assert again.result.status == "completed" and again.result.snapshot.unique > first
+    assert (tmp_path / "out.txt").read_text().splitlines() == db_entries(tmp_path)

@@ -1,0 +1,247 @@
+"""Snapshot tests of the TUI (pytest-textual-snapshot); `pytest --snapshot-update` renews them.
+
+Two kinds, both stable: the run screen fed a fixed synthetic state (three terminal sizes),
+and a whole run on a scripted provider with one producer, a request limit and a fake clock.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import fields
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from igentai_tui.cli import build_parser, run_request
+from igentai_tui.engine.clock import FakeClock
+from igentai_tui.engine.events import FoundEntry, MetricsUpdated, NewEntries, Notice
+from igentai_tui.engine.metrics import ContextLag, Snapshot, TallyView, coverage
+from igentai_tui.engine.orchestrator import Limits
+from igentai_tui.providers.base import Completion, CompletionRequest
+from igentai_tui.tui.app import IgentaiApp
+from igentai_tui.tui.model import RunInfo, RunModel
+from igentai_tui.tui.screens.run import RunScreen
+
+ARMS = ("openai:gpt-4o-mini", "anthropic:claude-haiku-4-5", "sim:default")
+
+
+def tally(
+    requests: int,
+    new: int,
+    per_min: int,
+    cost: float | None,
+    p50: float | None,
+    errors: int = 0,
+) -> TallyView:
+    returned = new * 3
+    tokens_in, tokens_out = requests * 900, requests * 350
+    values: dict[str, Any] = {
+        "requests": requests,
+        "errors": errors,
+        "returned": returned,
+        "new": new,
+        "dup_exact": returned - new - new // 10,
+        "dup_variant": new // 10,
+        "input_tokens": tokens_in,
+        "output_tokens": tokens_out,
+        "cost_usd": cost,
+        "unique_per_min": per_min,
+        "yield_": new / returned if returned else None,
+        "tokens_per_new": (tokens_in + tokens_out) / new if new else None,
+        "cost_per_new": cost / new if cost is not None and new else None,
+        "latency_p50": p50,
+        "latency_p95": p50 * 2 if p50 else None,
+        "errors_by_kind": {"rate_limited": errors} if errors else {},
+    }
+    # Fields the engine adds later default to None, so the snapshot stays valid.
+    return TallyView(**{f.name: values.get(f.name) for f in fields(TallyView)})
+
+
+def synthetic_snapshot() -> Snapshot:
+    arms = {
+        ARMS[0]: tally(212, 1480, 96, 0.412, 2.31, errors=3),
+        ARMS[1]: tally(148, 1190, 71, 0.538, 3.05),
+        ARMS[2]: tally(390, 640, 22, None, 0.84),
+    }
+    producers = {
+        1: tally(160, 820, 41, 0.2, 2.2, errors=3),
+        2: tally(150, 760, 38, 0.25, 3.0),
+        3: tally(145, 700, 37, 0.21, 2.4),
+        4: tally(151, 430, 30, 0.3, 3.1),
+        5: tally(144, 600, 43, None, 0.8),
+    }
+    total = tally(750, 3310, 189, None, 2.1, errors=3)
+    return Snapshot(
+        elapsed_s=754.0,
+        unique=3310,
+        total=total,
+        arms=arms,
+        producers=producers,
+        coverage=coverage(3310, 9930, 1210, 640),
+        context_lag=ContextLag(14.0, 2.5),
+    )
+
+
+class FakeProducer(SimpleNamespace):
+    pass
+
+
+class FakeControls:
+    """Stands in for the orchestrator: the state the screen reads, controls that do nothing."""
+
+    def __init__(self) -> None:
+        self.all_paused = False
+        self.run_row = SimpleNamespace(uid="5e1f0c2a9b7d", id=1)
+        states = ["running", "paused", "rate_limited", "backing_off", "running"]
+        errors = [None, None, "rate_limited: slow down [@click=app.quit]x[/]", "timeout", None]
+        self.producers = {
+            pid: FakeProducer(
+                state=states[pid - 1],
+                arm=ARMS[(pid - 1) % 3] if pid < 5 else ARMS[0],
+                paused=states[pid - 1] == "paused",
+                stopping=False,
+                last_error=errors[pid - 1],
+            )
+            for pid in range(1, 6)
+        }
+
+    def pause(self, pid: int | None = None) -> None: ...
+    def resume(self, pid: int | None = None) -> None: ...
+    def add_producer(self, arm: str | None = None) -> int | None:
+        return None
+
+    def remove_producer(self, pid: int) -> bool:
+        return False
+
+    def stop(self, reason: str = "", status: str = "stopped") -> None: ...
+
+
+def synthetic_model() -> RunModel:
+    model = RunModel()
+    model(MetricsUpdated(synthetic_snapshot()))
+    model.series.buckets = [
+        {ARMS[0]: (i * 7) % 13 + 4, ARMS[1]: (i * 5) % 11 + 2, ARMS[2]: (i * 3) % 5}
+        for i in range(151)
+    ]
+    names = [
+        "Eiffel Tower",
+        "Louvre",
+        "Musée d'Orsay",
+        "Sainte-Chapelle",
+        "[bold]not bold[/bold]",
+        "Palais Garnier",
+        "Place des Vosges",
+        "Canal Saint-Martin",
+        "Pont Alexandre III",
+        "Jardin du Luxembourg",
+        "Musée Rodin",
+        "Panthéon",
+        "Les Invalides",
+        "Arc de Triomphe",
+        "Sacré-Cœur",
+        "Musée de l'Orangerie",
+        "Promenade plantée with a rather long name that will not fit in the column",
+        "Cimetière du Père-Lachaise",
+        "Bibliothèque nationale de France (site Richelieu)",
+        "Catacombs of Paris",
+    ] * 3
+    model(
+        NewEntries(tuple(FoundEntry(n, i % 5 + 1, ARMS[i % 3], None) for i, n in enumerate(names)))
+    )
+    model(Notice("openai rate-limited: waiting 12 s before retrying", "warning"))
+    return model
+
+
+class SyntheticApp(IgentaiApp):
+    """The real app's styles and screen, fed a fixed state instead of a run."""
+
+    def __init__(self, sim_only: bool = False) -> None:
+        super().__init__(build_parser().parse_args([]), cursor_blink=False)
+        self._sim_only = sim_only
+
+    def begin(self) -> None:
+        arms = (ARMS[2],) if self._sim_only else ARMS
+        info = RunInfo(
+            topic="Paris attractions",
+            arms=arms,
+            limits=Limits(max_unique=5000),
+            db=Path("igentai.db"),
+            output=Path("output.txt"),
+        )
+        self.push_screen(RunScreen(synthetic_model(), FakeControls(), info))
+
+
+@pytest.mark.parametrize("size", [(80, 24), (100, 30), (160, 48)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_run_screen_synthetic(snap_compare: Any, size: tuple[int, int]) -> None:
+    assert snap_compare(SyntheticApp(), terminal_size=size)
+
+
+def test_start_screen(snap_compare: Any, tmp_path: Path) -> None:
+    args = build_parser().parse_args(["--db", str(tmp_path / "t.db"), "--max-requests", "40"])
+    app = IgentaiApp(args, env={}, cursor_blink=False)
+    assert snap_compare(app, terminal_size=(100, 30))
+
+
+class Scripted:
+    """Replies that depend only on the call number: a deterministic run with one producer."""
+
+    name = "scripted"
+
+    def __init__(self) -> None:
+        self._n = 0
+        self._lock = threading.Lock()
+
+    def complete(self, request: CompletionRequest) -> Completion:
+        with self._lock:
+            self._n += 1
+            n = self._n
+        lines = [f"Attraction {n * 7 + i}" for i in range(6)] + [f"Attraction {n}", "Louvre"]
+        return Completion("\n".join(lines), 420, 64)
+
+    def context_window(self, model: str) -> int:
+        return 8000
+
+
+def test_whole_run_on_a_fake_clock(
+    snap_compare: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("igentai_tui.store.secrets.token_hex", lambda n: "ab12cd34ef56")
+    args = build_parser().parse_args(
+        [
+            "Paris attractions",
+            "-n",
+            "1",
+            "--providers",
+            "sim:instant",
+            "--max-requests",
+            "8",
+            "--db",
+            str(tmp_path / "t.db"),
+            "--output",
+            str(tmp_path / "out.txt"),
+        ]
+    )
+    provider = Scripted()
+    app = IgentaiApp(
+        args,
+        request=run_request(args),
+        clock=FakeClock(),
+        provider_factory=lambda *a, **k: provider,
+        cursor_blink=False,
+    )
+
+    async def finished(pilot: Pilot[Any]) -> None:
+        for _ in range(500):
+            if app.run_closed:
+                break
+            await pilot.pause(0.02)
+        assert app.result is not None and app.result.status == "completed"
+        screen = app.screen
+        assert isinstance(screen, RunScreen)
+        screen.refresh_panels()
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(100, 30), run_before=finished)
