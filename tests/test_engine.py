@@ -148,6 +148,7 @@ async def test_no_usable_provider_fails_the_run(tmp_path: Path) -> None:
 
 async def test_context_too_long_shrinks_the_context(tmp_path: Path) -> None:
     def reply(n: int, req: CompletionRequest) -> str | Exception:
+        time.sleep(0.01)  # let the ingest loop store the previous replies
         if "Already found" in req.prompt and len(req.prompt) > 1200:
             return ContextTooLong("maximum context length exceeded")
         return "\n".join(f"Thing {n} {i}" for i in range(20))
