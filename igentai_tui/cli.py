@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import signal
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -196,7 +197,15 @@ def _resume_settings(args: argparse.Namespace) -> dict[str, Any] | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _main(list(sys.argv[1:] if argv is None else argv))
+    except KeyboardInterrupt:  # before a run existed (a run handles its own): nothing stored
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second ^C must not kill the exit
+        print("igentai: interrupted", file=sys.stderr)
+        return Exit.INTERRUPTED
+
+
+def _main(argv: list[str]) -> int:
     from igentai_tui import commands
 
     if argv and argv[0] in commands.COMMANDS:
@@ -217,8 +226,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         return Exit.USAGE
     from igentai_tui.headless import run_headless
 
-    try:
-        return run_headless(request)
-    except KeyboardInterrupt:  # before the run existed: nothing was stored
-        print("igentai: interrupted", file=sys.stderr)
-        return Exit.INTERRUPTED
+    return run_headless(request)

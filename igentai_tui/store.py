@@ -22,7 +22,7 @@ import aiosqlite
 
 from igentai_tui.engine.normalize import Forms
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Each migration: (version, description, SQL). Never edit one that has shipped; add another.
 MIGRATIONS: list[tuple[int, str, str]] = [
@@ -81,6 +81,29 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             UNIQUE (run_id, key)
         );
         CREATE INDEX entries_loose ON entries(run_id, loose);
+        """,
+    ),
+    (
+        2,
+        "partitions",
+        """
+        CREATE TABLE partitions (
+            id INTEGER PRIMARY KEY,
+            run_id INTEGER NOT NULL REFERENCES runs(id),
+            name TEXT NOT NULL,
+            parent TEXT,
+            kind TEXT NOT NULL,
+            depth INTEGER NOT NULL,
+            status TEXT NOT NULL,
+            requests INTEGER NOT NULL DEFAULT 0,
+            returned INTEGER NOT NULL DEFAULT 0,
+            new INTEGER NOT NULL DEFAULT 0,
+            tokens INTEGER NOT NULL DEFAULT 0,
+            recent_yield REAL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            UNIQUE (run_id, name)
+        );
         """,
     ),
 ]
@@ -164,6 +187,22 @@ class RunRow:
 
 
 @dataclass(frozen=True, slots=True)
+class PartitionRow:
+    """A partition of a run's topic, as the partitions table stores it."""
+
+    name: str  # "" for the whole topic
+    parent: str | None
+    kind: str  # topic, subtopic, letter
+    depth: int
+    status: str  # active, split_pending, split, retired
+    requests: int = 0
+    returned: int = 0
+    new: int = 0
+    tokens: int = 0
+    recent_yield: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class RunState:
     """A stored run's figures, for resuming it."""
 
@@ -172,7 +211,8 @@ class RunState:
     input_tokens: int
     output_tokens: int
     cost_usd: float
-    recent: list[str]  # newest entries, oldest first
+    partitions: list[PartitionRow]
+    seen: list[tuple[str, str, str, int]]  # (partition, text, loose, times proposed)
 
 
 def _chunks(seq: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
@@ -331,8 +371,9 @@ class Store:
         assert run is not None
         return run
 
-    async def run_state(self, run_id: int, recent: int) -> RunState:
-        """What a resumed run starts from: counts, proposal frequencies, newest entries."""
+    async def run_state(self, run_id: int) -> RunState:
+        """What a resumed run starts from: counts, proposal frequencies, partitions, and the
+        entries each partition found."""
         c = self._conn
         freq = [
             (t, n)
@@ -346,11 +387,52 @@ class Store:
             "coalesce(sum(cost_usd), 0) FROM calls WHERE run_id = ?",
             (run_id,),
         )
-        texts = await c.execute_fetchall(
-            "SELECT text FROM entries WHERE run_id = ? ORDER BY id DESC LIMIT ?", (run_id, recent)
+        parts = await c.execute_fetchall(
+            "SELECT name, parent, kind, depth, status, requests, returned, new, tokens, "
+            "recent_yield FROM partitions WHERE run_id = ? ORDER BY id",
+            (run_id,),
+        )
+        seen = await c.execute_fetchall(
+            "SELECT coalesce(partition, ''), text, loose, times_proposed FROM entries "
+            "WHERE run_id = ? ORDER BY id",
+            (run_id,),
         )
         requests, tin, tout, cost = rows[0]
-        return RunState(freq, requests, tin, tout, cost, [t for (t,) in reversed(texts)])
+        return RunState(
+            freq, requests, tin, tout, cost, [PartitionRow(*r) for r in parts],
+            [tuple(r) for r in seen],  # type: ignore[misc]
+        )  # fmt: skip
+
+    async def save_partitions(self, run_id: int, rows: Sequence[PartitionRow], at: float) -> None:
+        """Insert or update partitions of a run."""
+        now = utc_iso(at)
+        await self._conn.executemany(
+            "INSERT INTO partitions (run_id, name, parent, kind, depth, status, requests, "
+            "returned, new, tokens, recent_yield, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (run_id, name) DO UPDATE SET status = excluded.status, "
+            "requests = excluded.requests, returned = excluded.returned, new = excluded.new, "
+            "tokens = excluded.tokens, recent_yield = excluded.recent_yield, "
+            "updated_at = excluded.updated_at",
+            [
+                (
+                    run_id,
+                    r.name,
+                    r.parent,
+                    r.kind,
+                    r.depth,
+                    r.status,
+                    r.requests,
+                    r.returned,
+                    r.new,
+                    r.tokens,
+                    r.recent_yield,
+                    now,
+                    now,
+                )
+                for r in rows
+            ],
+        )
 
     async def entry_texts(self, run_id: int) -> list[str]:
         """Every entry of a run, in the order it was found."""

@@ -56,9 +56,12 @@ async def run(
     *,
     producers: int = 3,
     on_event: Callable[[Orchestrator, Event], None] | None = None,
+    partitions: bool = True,
 ) -> tuple[RunResult, Orchestrator, list[Event]]:
     arms = [Arm(*label.split(":", 1)) for label in providers]
-    settings = RunSettings("Paris attractions", arms, producers=producers, limits=limits, seed=1)
+    settings = RunSettings(
+        "Paris attractions", arms, producers=producers, limits=limits, seed=1, partitions=partitions
+    )
     store = await Store.open(tmp_path / "igentai.db")
     output = OutputFile(tmp_path / "output.txt")
     orc = Orchestrator(settings, store, providers, output, grace_s=5)  # type: ignore[arg-type]
@@ -115,7 +118,7 @@ async def test_context_carries_newest_entries_within_budget(tmp_path: Path) -> N
         return "\n".join(f"Entry {n}-{i} with a fairly long name" for i in range(40))
 
     p = Scripted(reply)
-    await run(tmp_path, {"s:m": p}, Limits(max_requests=60), producers=2)
+    await run(tmp_path, {"s:m": p}, Limits(max_requests=60), producers=2, partitions=False)
     last = p.requests[-1].prompt
     assert "Already found" in last
     shown = last.split("\n")[
@@ -154,7 +157,8 @@ async def test_context_too_long_shrinks_the_context(tmp_path: Path) -> None:
         return "\n".join(f"Thing {n} {i}" for i in range(20))
 
     p = Scripted(reply)
-    result, _, _ = await run(tmp_path, {"s:m": p}, Limits(max_requests=40), producers=1)
+    limits = Limits(max_requests=40)
+    result, _, _ = await run(tmp_path, {"s:m": p}, limits, producers=1, partitions=False)
     assert result.snapshot.total.errors_by_kind.get("context_too_long", 0) >= 1
     assert max(len(r.prompt) for r in p.requests[-5:]) <= 1200
 
@@ -227,7 +231,11 @@ async def test_coverage_estimate_tracks_the_truth(tmp_path: Path) -> None:
     topic = "Kites (sim:3000)"
     sim = SimProvider("instant", seed=7)
     arms = [Arm("sim", "instant")]
-    settings = RunSettings(topic, arms, producers=2, limits=Limits(max_requests=100), seed=7)
+    # Whole-topic sampling: the estimator's assumption. Partitioned runs tell each prompt what
+    # its partition found, which hides repeats (see docs/metrics.md).
+    settings = RunSettings(
+        topic, arms, producers=2, limits=Limits(max_requests=100), seed=7, partitions=False
+    )
     store = await Store.open(tmp_path / "igentai.db")
     output = OutputFile(tmp_path / "output.txt")
     result = await Orchestrator(settings, store, {"sim:instant": sim}, output).run()
@@ -273,3 +281,58 @@ async def test_a_burst_of_429s_lowers_concurrency_then_others_go_on(tmp_path: Pa
     assert cap is not None and cap < 8
     assert live["max_after"] <= 4  # halved at least once from 8
     assert result.snapshot.total.requests == 60
+
+
+async def test_until_saturated_splits_the_topic_and_stops_when_every_partition_is_done(
+    tmp_path: Path,
+) -> None:
+    from igentai_tui.engine.orchestrator import SATURATED
+    from igentai_tui.providers.sim import universe_for
+
+    sim = SimProvider("instant", seed=3)
+    limits = Limits(max_requests=5000, until_saturated=True)
+    result, _, _ = await run(tmp_path, {"sim:instant": sim}, limits, producers=3)
+    assert (result.status, result.reason) == ("completed", SATURATED)
+    con = sqlite3.connect(tmp_path / "igentai.db")
+    parts = dict(con.execute("SELECT name, status FROM partitions"))
+    assert parts[""] == "retired" and len(parts) > 5
+    assert set(parts.values()) <= {"split", "retired"}
+    calls = con.execute("SELECT partition, prompt_version, returned FROM calls").fetchall()
+    assert {v for _, v, _ in calls} == {"list-v2", "subtopics-v2"}
+    assert all((p or "") in parts for p, _, _ in calls)  # every call records its partition
+    assert all(r == 0 for _, v, r in calls if v == "subtopics-v2")
+    texts = [t for (t,) in con.execute("SELECT text FROM entries")]
+    entry_parts = {p or "" for (p,) in con.execute("SELECT DISTINCT partition FROM entries")}
+    assert entry_parts <= set(parts) and len(entry_parts) > 5
+    con.close()
+    universe = universe_for("Paris attractions")
+    covered = {i for i in map(universe.lookup, texts) if i is not None}
+    assert len(covered) >= 0.9 * len(universe)
+
+
+async def test_a_resumed_run_continues_its_partitions(tmp_path: Path) -> None:
+    sim = SimProvider("instant", seed=5)
+    first, _, _ = await run(tmp_path, {"sim:instant": sim}, Limits(max_requests=40), producers=2)
+    con = sqlite3.connect(tmp_path / "igentai.db")
+    before = dict(con.execute("SELECT name, requests FROM partitions"))
+    con.close()
+    assert len(before) > 5
+    arms = [Arm("sim", "instant")]
+    settings = RunSettings(
+        "Paris attractions", arms, producers=2, limits=Limits(max_requests=80), seed=5
+    )
+    store = await Store.open(tmp_path / "igentai.db")
+    output = OutputFile(tmp_path / "output.txt")
+    orc = Orchestrator(settings, store, {"sim:instant": sim}, output)
+    await orc.run(resume=first.run)
+    output.close()
+    await store.close()
+    con = sqlite3.connect(tmp_path / "igentai.db")
+    plans = con.execute(
+        "SELECT count(*) FROM calls WHERE prompt_version = 'subtopics-v2' AND partition IS NULL"
+    ).fetchone()[0]
+    after = dict(con.execute("SELECT name, requests FROM partitions"))
+    con.close()
+    assert plans == 2  # the topic was not split again
+    assert set(before) <= set(after)
+    assert sum(after.values()) > sum(before.values())

@@ -74,7 +74,10 @@ async def run(
     clock = Clock()
     arms = arm if isinstance(arm, list) else [arm]
     providers = {a.label: make_provider(a.provider, a.model, seed=0, clock=clock) for a in arms}
-    settings = RunSettings("Paris attractions", arms, producers=producers, limits=limits, seed=1)
+    # Whole-topic mining: these tests are about the wire path, not about partitions.
+    settings = RunSettings(
+        "Paris attractions", arms, producers=producers, limits=limits, seed=1, partitions=False
+    )
     store = await Store.open(tmp_path / "igentai.db")
     output = OutputFile(tmp_path / "output.txt")
     orc = Orchestrator(settings, store, providers, output, clock=clock, grace_s=5)

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import threading
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -29,8 +28,15 @@ from igentai_tui.engine.events import (
     Subscriber,
 )
 from igentai_tui.engine.metrics import Metrics, Snapshot
+from igentai_tui.engine.partitions import PLAN_COUNT, Partition, Partitions
 from igentai_tui.engine.producer import Assignment, Producer
-from igentai_tui.engine.prompts import SYSTEM, list_prompt
+from igentai_tui.engine.prompts import (
+    PLAN_VERSION,
+    PROMPT_VERSION,
+    SYSTEM,
+    list_prompt,
+    subtopics_prompt,
+)
 from igentai_tui.engine.throttle import Throttle
 from igentai_tui.output import OutputFile
 from igentai_tui.providers.base import (
@@ -38,15 +44,14 @@ from igentai_tui.providers.base import (
     Provider,
     ProviderError,
     RateLimited,
-    estimate_tokens,
 )
-from igentai_tui.store import Batch, RunRow, Store
+from igentai_tui.store import Batch, PartitionRow, RunRow, Store
 
 Spawn = Callable[[Callable[[], None], str], None]
 """How a front end starts a producer: call `target` in a new thread named `name`."""
 
 TICK_S = 0.5
-RECENT_MAX = 20_000
+SATURATED = "saturated: every partition of the topic is exhausted"
 MAX_BATCHES_PER_TRANSACTION = 256
 
 
@@ -54,6 +59,13 @@ def _account(arm: str) -> str:
     """What a key or quota error disables: the provider, or one server for `name:model@url`."""
     name, _, model = arm.partition(":")
     return f"{name}@{model.partition('@')[2]}" if "@" in model else name
+
+
+def _partition_row(p: Partition) -> PartitionRow:
+    return PartitionRow(
+        p.name, p.parent, p.kind, p.depth, p.status, p.requests, p.returned, p.new, p.tokens,
+        p.recent_yield,
+    )  # fmt: skip
 
 
 def spawn_thread(target: Callable[[], None], name: str) -> None:
@@ -94,6 +106,7 @@ class RunSettings:
     seed: int | None = None
     request_size: int = 50
     context_tokens: int = 3000  # budget for the "already found" part of a prompt
+    partitions: bool = True  # split the topic into subtopics (False: mine it whole)
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -148,7 +161,7 @@ class Orchestrator:
         self._next_pid = 1
         self.all_paused = False
         self._disabled: dict[str, str] = {}  # account (see _account) -> why
-        self._recent: deque[str] = deque(maxlen=RECENT_MAX)
+        self.partitions = Partitions(settings.topic, plan=settings.partitions)
         self._issued = 0
         self._end: tuple[str, str] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -178,7 +191,7 @@ class Orchestrator:
         else:
             self.store.lock_run(resume)
             self.run_row = await self.store.reopen_run(resume.id, s.as_dict())
-            state = await self.store.run_state(resume.id, RECENT_MAX)
+            state = await self.store.run_state(resume.id)
             self.metrics.restore(
                 state.proposal_counts,
                 state.requests,
@@ -186,7 +199,7 @@ class Orchestrator:
                 state.output_tokens,
                 state.cost_usd,
             )
-            self._recent.extend(state.recent)
+            self.partitions.restore(state.partitions, state.seen)
             self._issued = state.requests
         for _ in range(s.producers):
             self.add_producer()
@@ -269,40 +282,46 @@ class Orchestrator:
                 if self._end is not None or producer.stopping:
                     return None
                 arm = producer.arm
-                if not (self._arm_disabled(arm) or self._throttled(arm)):
-                    break
-                alt = self._least_used_arm(skip_throttled=True)
-                if alt is not None:
+                if self._arm_disabled(arm) or self._throttled(arm):
+                    alt = self._least_used_arm(skip_throttled=True)
+                    if alt is None:
+                        if self._least_used_arm() is None:
+                            return None  # no usable provider left
+                        self._cond.wait(0.25)  # every usable account is at its cap
+                        continue
                     arm = alt
+                if s.limits.max_requests is not None and self._issued >= s.limits.max_requests:
+                    self._stop_from_thread("request limit reached", "completed")
+                    return None
+                task = self.partitions.next(reopen=not s.limits.until_saturated)
+                if task is not None:
                     break
-                if self._least_used_arm() is None:
-                    return None  # no usable provider left
-                self._cond.wait(0.25)  # every usable account is at its concurrency cap
-            if s.limits.max_requests is not None and self._issued >= s.limits.max_requests:
-                self._stop_from_thread("request limit reached", "completed")
-                return None
+                if s.limits.until_saturated and self.partitions.exhausted():
+                    self._stop_from_thread(SATURATED, "completed")
+                    return None
+                self._cond.wait(0.25)  # a split is being planned
             self._issued += 1
             self._inflight[_account(arm)] += 1
-            recent = list(itertools.islice(reversed(self._recent), 2000))
+            provider = self.providers[arm]
+            model = arm.split(":", 1)[1]
+            p = task.partition
             unique = self.metrics.unique
-        provider = self.providers[arm]
-        model = arm.split(":", 1)[1]
-        budget = int(
-            min(s.context_tokens, provider.context_window(model) // 4) * producer.context_scale
-        )
-        found: list[str] = []
-        used = 0
-        for text in recent:  # newest first
-            used += estimate_tokens(text) + 1
-            if used > budget:
-                break
-            found.append(text)
-        prompt = list_prompt(s.topic, s.request_size, found, unique)
+            if task.plan:
+                budget, found = 0, []
+                known = [q.name.rpartition(" > ")[2] for q in self.partitions.children(p)]
+                prompt = subtopics_prompt(s.topic, PLAN_COUNT, p.label, known)
+                size = PLAN_COUNT
+            else:
+                window = provider.context_window(model) // 4
+                budget = int(min(s.context_tokens, window) * producer.context_scale)
+                found = self.partitions.context(p, budget)
+                size = self.partitions.request_size(p, s.request_size)
+                prompt = list_prompt(s.topic, size, found, unique, p.label)
         request = CompletionRequest(
             model=model,
             system=SYSTEM,
             prompt=prompt,
-            max_tokens=s.request_size * 20 + 200,
+            max_tokens=size * 20 + 200,
             temperature=1.0,
         )
         return Assignment(
@@ -310,11 +329,25 @@ class Orchestrator:
             provider_name=arm.split(":", 1)[0],
             provider=provider,
             request=request,
-            partition=None,
+            partition=p.label,
             context_entries=len(found),
             unique_at_assign=unique,
             assigned_at=self.clock.monotonic(),
+            prompt_version=PLAN_VERSION if task.plan else PROMPT_VERSION,
+            plan=task.plan,
+            context_tokens=budget,
         )
+
+    def planned(self, a: Assignment, lines: list[str]) -> None:
+        """A producer's planning request came back with these subtopic lines."""
+        with self._cond:
+            p = self.partitions.by_name[a.partition or ""]
+            made = self.partitions.planned(p, lines)
+            self._cond.notify_all()
+        if made:
+            where = p.label or "the topic"
+            how = "by first letter" if made[0].letter else f"into {len(made)} subtopics"
+            self._post(Notice(f"split {where} {how}", "information"))
 
     def submit(self, batch: Batch, assignment: Assignment) -> None:
         """Hand a batch to the ingest loop; blocks while the loop is far behind."""
@@ -355,7 +388,9 @@ class Orchestrator:
 
     def producer_changed(self, producer: Producer) -> None:
         self._post(
-            ProducerState(producer.pid, producer.state, producer.arm, None, producer.last_error)
+            ProducerState(
+                producer.pid, producer.state, producer.arm, producer.partition, producer.last_error
+            )
         )
 
     def producer_finished(self, producer: Producer) -> None:
@@ -486,17 +521,36 @@ class Orchestrator:
                 error_kind=call.error_kind,
             )
             self.metrics.record_counts(out.count_changes)
+            a = it.assignment
             if call.error_kind is None:
-                a = it.assignment
                 self.metrics.record_lag(before - a.unique_at_assign, now - a.assigned_at)
+            with self._cond:  # a partition counts as busy until its result is in
+                p = self.partitions.by_name[a.partition or ""]
+                self.partitions.released(p, a.plan)
+                if a.plan and call.error_kind is not None:
+                    self.partitions.plan_failed(p)
+                elif call.error_kind is None and not a.plan:
+                    tokens = call.input_tokens + call.output_tokens
+                    self.partitions.observe(
+                        p, it.batch.candidates, len(out.new), tokens, a.context_tokens
+                    )
+                self._cond.notify_all()
             found.extend(FoundEntry(e.text, it.pid, it.arm, call.partition) for e in out.new)
         if found:
-            texts = [f.text for f in found]
-            self.output.append(texts)
-            with self._lock:
-                self._recent.extend(texts)
+            self.output.append([f.text for f in found])
             self._publish(NewEntries(tuple(found)))
+        with self._lock:
+            changed = [_partition_row(p) for p in self.partitions.take_dirty()]
+        await self._save_partitions(changed)
         self._check_limits()
+
+    async def _save_partitions(self, rows: list[PartitionRow]) -> None:
+        if not rows or self.run_row is None:
+            return
+        try:
+            await self.store.save_partitions(self.run_row.id, rows, self.clock.now())
+        except Exception as exc:
+            self._publish(Notice(f"could not store partitions: {exc}", "error"))
 
     def _check_limits(self) -> None:
         lim = self.settings.limits
@@ -507,13 +561,8 @@ class Orchestrator:
             self.stop("token limit reached", "completed")
         elif lim.max_cost is not None and t.cost_usd >= lim.max_cost:
             self.stop("cost limit reached", "completed")
-        elif lim.until_saturated and self._saturated():
-            self.stop("saturated: the topic looks exhausted", "completed")
-
-    def _saturated(self) -> bool:
-        cov = self.metrics.coverage()
-        t = self.metrics.total
-        return t.requests - t.errors >= 20 and (cov.good_turing or 0) >= 0.97
+        elif lim.until_saturated and self.partitions.exhausted():
+            self.stop(SATURATED, "completed")
 
     async def _shutdown(self, ingest: asyncio.Task[None]) -> None:
         """Let producers finish (up to the grace period), drain the queue, close the file."""

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 
 from igentai_tui.engine.normalize import forms
 from igentai_tui.engine.parsing import parse_reply
-from igentai_tui.engine.prompts import PROMPT_VERSION
 from igentai_tui.providers.base import (
     BadResponse,
     Completion,
@@ -45,6 +44,9 @@ class Assignment:
     context_entries: int
     unique_at_assign: int
     assigned_at: float  # monotonic
+    prompt_version: str
+    plan: bool = False  # a request to split the partition into subtopics
+    context_tokens: int = 0  # the budget the "already found" part was given
 
 
 class Producer:
@@ -54,6 +56,7 @@ class Producer:
         self.pid = pid
         self.arm = arm
         self.state = "starting"
+        self.partition: str | None = None
         self.last_error: str | None = None
         self.context_scale = 1.0
         self._orc = orchestrator
@@ -101,6 +104,7 @@ class Producer:
                 if assignment is None:
                     break
                 self.arm = assignment.arm
+                self.partition = assignment.partition
                 self._set_state("running")
                 self._call(assignment)
         finally:
@@ -125,8 +129,8 @@ class Producer:
         except Exception as exc:  # a provider bug must not kill the producer
             self._failed(a, BadResponse(f"{type(exc).__name__}: {exc}"), started, 0.0)
             return
-        if not reply.text.strip():  # a failure, but its tokens were spent
-            empty = BadResponse("the reply was empty")
+        if reply.truncated and not reply.text.strip():  # out of tokens before any answer
+            empty = BadResponse("the reply was empty: the token limit was reached first")
             self._failed(a, empty, started, clock.monotonic() - t0, reply)
             return
         self._failures = 0
@@ -135,13 +139,16 @@ class Producer:
 
     def _batch(self, a: Assignment, reply: Completion, started: float, latency: float) -> Batch:
         parsed = parse_reply(reply.text, truncated=reply.truncated)
-        candidates = [f for f in map(forms, parsed.candidates) if f is not None]
         call = self._record(a, started, latency)
         call.input_tokens = reply.input_tokens
         call.output_tokens = reply.output_tokens
         call.finish_reason = reply.finish_reason
-        call.rejected = parsed.rejected + len(parsed.candidates) - len(candidates)
         call.cost_usd = self._orc.cost(a, reply.input_tokens, reply.output_tokens)
+        if a.plan:  # subtopics, not entries: the planner takes them
+            self._orc.planned(a, parsed.candidates)
+            return Batch(call)
+        candidates = [f for f in map(forms, parsed.candidates) if f is not None]
+        call.rejected = parsed.rejected + len(parsed.candidates) - len(candidates)
         return Batch(call, candidates)
 
     def _record(self, a: Assignment, started: float, latency: float) -> CallRecord:
@@ -151,7 +158,7 @@ class Producer:
             model=a.request.model,
             started_at=started,
             partition=a.partition,
-            prompt_version=PROMPT_VERSION,
+            prompt_version=a.prompt_version,
             latency_s=latency,
             context_entries=a.context_entries,
         )

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-PROMPT_VERSION = "list-v1"
+PROMPT_VERSION = "list-v2"
+PLAN_VERSION = "subtopics-v2"
 
+# Every request pays for the system prompt and the instructions: keep them short.
 SYSTEM = (
-    "You are a meticulous expert who lists the entries of a topic exhaustively. "
-    "You reply with a plain list: one entry per line, the canonical name only "
-    "(in English where one exists), with no numbering, no descriptions and no commentary."
+    "You list the entries of a topic exhaustively: one per line, the canonical name only "
+    "(in English where one exists), no numbering, descriptions or commentary, no repeats."
 )
 
 
@@ -29,27 +30,29 @@ def list_prompt(
         lines.append(f"Focus: {partition}")
     scope = " within the focus" if partition else ""
     lines.append(f"Task: list {count} more distinct entries of this topic{scope}.")
-    lines.append(
-        "Rules: one entry per line; the canonical name only; no numbering, no descriptions, "
-        "no commentary. Never repeat an entry that is already found."
-    )
     if found:
-        lines.append("")
-        lines.append(f"Already found ({len(found)} shown of {total_found}):")
+        lines.append(f"Already found, do not repeat ({len(found)} shown of {total_found}):")
         lines.extend(found)
     return "\n".join(lines)
 
 
-def subtopics_prompt(topic: str, count: int) -> str:
-    """Ask for `count` subtopics that together cover `topic` without overlapping."""
-    return "\n".join(
-        [
-            f"Topic: {topic}",
-            f"Task: split this topic into {count} distinct subtopics that together cover all of "
-            "it and do not overlap.",
-            "Rules: one subtopic per line; a short name only; no numbering, no commentary.",
-        ]
-    )
+def subtopics_prompt(
+    topic: str, count: int, partition: str | None = None, known: Sequence[str] = ()
+) -> str:
+    """Ask for `count` subtopics that together cover `topic` (or its `partition`) without
+    overlapping; `known` ones are listed as already there."""
+    lines = [f"Topic: {topic}"]
+    if partition:
+        lines.append(f"Focus: {partition}")
+    what = "the focus" if partition else "this topic"
+    lines += [
+        f"Task: split {what} into {count} distinct subtopics that together cover all of it "
+        "and do not overlap.",
+        "Rules: one subtopic per line; a short name only; no numbering, no commentary.",
+    ]
+    if known:
+        lines += ["", "Subtopics already listed (add the ones missing):", *known]
+    return "\n".join(lines)
 
 
 def letter_partition(letter: str) -> str:

@@ -20,7 +20,7 @@ _TASK = re.compile(
 )
 _FOUND_HEAD = re.compile(
     r"^[^\n]*\b(?:already|found so far|so far|do not repeat|don't repeat|not repeat|exclud\w*|"
-    r"avoid|previously|known entries|existing)\b[^\n]*:[ \t]*$",
+    r"avoid|previous(?:ly)?|known entries|existing)\b[^\n]*:[ \t]*$",
     _FLAGS,
 )
 _FOUND_INLINE = re.compile(

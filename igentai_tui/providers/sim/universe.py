@@ -213,6 +213,11 @@ class Universe:
             letter = (m.group(1) or m.group(2)).upper()
             rest = focus[: m.start()] + " " + focus[m.end() :]
         words = word_set(rest) - _FOCUS_FILLER - self._topic_words
+        said = word_set(rest) - _FOCUS_FILLER
+        if not words and said and not self._topic_words <= said:
+            # Some of the topic's own words: a subtopic named by one ("Castles" of "Castles
+            # and fortresses of Europe"), if there is one; else the whole topic.
+            words = said if self._match_words(said) else words
         subs: tuple[int, ...] = ()
         if words:
             subs = self._match_words(words)

@@ -1,0 +1,368 @@
+"""Partitions of a topic: planning subtopics, choosing what to mine, and saturation.
+
+The topic starts as one partition, the root. The first request of a run asks the LLM to split
+the topic into subtopics; each becomes a partition that producers mine with a `Focus:` line and
+a context of its own entries. A partition whose recent yield (new entries / entries returned)
+falls below `RETIRE_YIELD` is split further when it has produced enough to have a tail worth
+reaching (into subtopics, or first letters when the LLM's split is poor), and retired
+otherwise. When no partition is left to mine, the topic is exhausted.
+
+Plain data and decisions only: the orchestrator holds the lock, sends the prompts and feeds the
+replies back. Nothing here knows about providers, the store or threads.
+"""
+
+from __future__ import annotations
+
+import string
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from igentai_tui.engine.normalize import Forms, forms
+from igentai_tui.engine.prompts import letter_partition
+from igentai_tui.providers.base import estimate_tokens
+from igentai_tui.store import PartitionRow
+
+RETIRE_YIELD = 0.12  # a partition whose recent yield falls below this is done (or split)
+RETIRE_NEW = 5  # ... or whose latest request found fewer new entries than this
+SPLIT_LIST = 80  # a partition with more entries than this to show is split: long lists are
+# ignored by models, and cost input tokens on every request
+EWMA = 0.5  # weight of the newest request in the recent yield
+SPLIT_MIN_FOUND = 80  # a dry partition with at least this many entries is split, not retired
+MAX_DEPTH = 2  # root (0) -> subtopics (1) -> finer subtopics or letters (2)
+MIN_SUBTOPICS = 3  # a split into fewer distinct new subtopics is poor: fall back to letters
+MAX_SUBTOPICS = 40
+PLAN_COUNT = 30  # subtopics asked for
+SPLIT_PENDING = "split_pending"  # a split is to be asked for; not mined meanwhile
+ROOT_PLANS = 2  # the topic is split twice: the second answer adds what the first missed
+PLAN_ATTEMPTS = 2  # failed planning requests before falling back to letters
+MAX_NAME_CHARS = 80
+LETTERS = string.ascii_uppercase
+DEFAULT_REQUEST = 50
+MIN_REQUEST = 10
+
+
+def first_letter(text: str) -> str:
+    """The upper-case first letter or digit of a name, accents folded ("Île" -> "I")."""
+    for ch in unicodedata.normalize("NFKD", text):
+        if ch.isalnum():
+            return ch.upper()
+    return ""
+
+
+@dataclass(slots=True)
+class Partition:
+    """One vein of the topic and what mining it has given so far."""
+
+    name: str  # "" for the whole topic; otherwise the focus text sent to the LLM
+    parent: str | None = None
+    kind: str = "topic"  # topic, subtopic, letter
+    depth: int = 0
+    status: str = "active"  # active, split, retired
+    letter: str | None = None  # for letter partitions: entries starting with it
+    requests: int = 0
+    returned: int = 0
+    new: int = 0
+    tokens: int = 0
+    recent_yield: float | None = None  # EWMA of new / returned
+    recent_new: float | None = None  # EWMA of new entries per request
+    last_new: int = 0  # new entries of the latest request
+    recent_rate: float | None = None  # EWMA of new entries per 1,000 tokens
+    inflight: int = 0
+    planned: bool = False  # no (more) split to ask for
+    plans: int = 0  # split replies applied
+    plan_inflight: bool = False
+    plan_failures: int = 0
+    last_assigned: int = 0
+    seen: dict[str, list[Any]] = field(default_factory=dict)  # loose -> [text, times, order]
+    _ranked: list[tuple[str, str]] | None = None
+
+    @property
+    def label(self) -> str | None:
+        """The partition as calls and entries record it (None for the whole topic)."""
+        return self.name or None
+
+    def record(self, candidates: Sequence[Forms], new: int, tokens: int) -> None:
+        """Count one successful request and what it proposed."""
+        self.requests += 1
+        self.returned += len(candidates)
+        self.new += new
+        self.tokens += tokens
+        for f in candidates:
+            hit = self.seen.get(f.loose)
+            if hit is None:
+                self.seen[f.loose] = [f.text, 1, len(self.seen)]
+            else:
+                hit[1] += 1
+        self._ranked = None
+        y = new / len(candidates) if candidates else 0.0
+        rate = 1000 * new / tokens if tokens else 0.0
+        self.recent_yield = _ewma(self.recent_yield, y)
+        self.recent_new = _ewma(self.recent_new, new)
+        self.last_new = new
+        self.recent_rate = _ewma(self.recent_rate, rate)
+
+    def seed(self, text: str, loose: str, times: int) -> None:
+        """Know an entry proposed in this partition before (a resumed run)."""
+        self.seen.setdefault(loose, [text, times, len(self.seen)])
+        self._ranked = None
+
+    def ranked(self) -> list[tuple[str, str]]:
+        """(loose, text) of the entries proposed here, most proposed first, then newest."""
+        if self._ranked is None:
+            order = sorted(self.seen.items(), key=lambda kv: (-kv[1][1], -kv[1][2]))
+            self._ranked = [(loose, v[0]) for loose, v in order]
+        return self._ranked
+
+
+def _ewma(old: float | None, value: float) -> float:
+    return value if old is None else EWMA * value + (1 - EWMA) * old
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    """What to ask next: a list of entries of `partition`, or a split of it (`plan`)."""
+
+    partition: Partition
+    plan: bool = False
+
+
+class Partitions:
+    """The partitions of one run and the policy that mines them."""
+
+    def __init__(self, topic: str, *, plan: bool = True) -> None:
+        self.topic = topic
+        self.root = Partition("")
+        self.by_name: dict[str, Partition] = {"": self.root}
+        self._topic_key = _key(topic)
+        self._ticket = 0
+        self.dirty: set[str] = {""}
+        self.root.planned = not plan
+
+    # -- choosing ------------------------------------------------------------------------------
+
+    def next(self, *, reopen: bool = True) -> Task | None:
+        """The next request to make, or None when there is nothing to do now.
+
+        Splits come first (the root's before anything else), then the active partition with
+        the fewest requests in flight and the best recent rate. With `reopen`, once every
+        partition is retired, retired ones are mined again, least recently used first."""
+        self._ticket += 1
+        root = self.root
+        if not root.planned and not root.plan_inflight:
+            return self._plan(root)
+        for p in self.by_name.values():
+            if p.status == SPLIT_PENDING and not p.plan_inflight:
+                return self._plan(p)
+        active = [p for p in self.by_name.values() if p.status == "active"]
+        if active:
+            expected = self._expected_rates()
+            return self._list(
+                min(active, key=lambda p: (p.inflight, -expected(p), p.last_assigned))
+            )
+        retired = [p for p in self.by_name.values() if p.status == "retired"]
+        if reopen and retired:
+            return self._list(min(retired, key=lambda p: (p.inflight, p.last_assigned)))
+        return None
+
+    def _expected_rates(self) -> Callable[[Partition], float]:
+        """Each partition's expected new entries per 1,000 tokens: its recent rate; for one
+        not tried yet, the mean rate of its tried siblings, or infinity when none is."""
+        sums: dict[str | None, list[float]] = {}
+        for q in self.by_name.values():
+            if q.recent_rate is not None:
+                acc = sums.setdefault(q.parent, [0.0, 0.0])
+                acc[0] += q.recent_rate
+                acc[1] += 1
+        inf = float("inf")
+
+        def expected(p: Partition) -> float:
+            if p.recent_rate is not None:
+                return p.recent_rate
+            acc = sums.get(p.parent)
+            return acc[0] / acc[1] if acc else inf
+
+        return expected
+
+    def best_expected_rate(self) -> float | None:
+        """The best expected rate among active partitions, None when none is active."""
+        expected = self._expected_rates()
+        rates = [expected(p) for p in self.by_name.values() if p.status == "active"]
+        return max(rates) if rates else None
+
+    def exhausted(self) -> bool:
+        """True when every partition is split or retired and no split is pending."""
+        return self.root.planned and all(
+            p.status in ("split", "retired") and not p.plan_inflight for p in self.by_name.values()
+        )
+
+    def _list(self, p: Partition) -> Task:
+        p.inflight += 1
+        p.last_assigned = self._ticket
+        return Task(p)
+
+    def _plan(self, p: Partition) -> Task:
+        p.plan_inflight = True
+        p.last_assigned = self._ticket
+        return Task(p, plan=True)
+
+    # -- request shape -------------------------------------------------------------------------
+
+    def request_size(self, p: Partition, default: int = DEFAULT_REQUEST) -> int:
+        """Entries to ask for: the default while a partition is fresh (half of it for a
+        letter), then about twice what its recent requests found, so a nearly dry partition
+        costs little."""
+        if p.recent_new is None:
+            return default if p.kind != "letter" else max(MIN_REQUEST, default // 2)
+        return max(MIN_REQUEST, min(default, round(2 * p.recent_new) + 5))
+
+    def context(self, p: Partition, budget_tokens: int) -> list[str]:
+        """The entries to show for `p`, those most likely to be repeated first, within the
+        budget: those proposed in it (most proposed first, then newest); for a letter
+        partition, then its parent's entries with that letter."""
+        chain = [p]
+        if p.letter is not None and p.parent is not None:
+            chain.append(self.by_name[p.parent])
+        out: list[str] = []
+        shown: set[str] = set()
+        used = 0
+        for node in chain:
+            for loose, text in node.ranked():
+                if loose in shown or (p.letter is not None and first_letter(text) != p.letter):
+                    continue
+                used += estimate_tokens(text) + 1
+                if used > budget_tokens:
+                    return out
+                shown.add(loose)
+                out.append(text)
+        return out
+
+    # -- results -------------------------------------------------------------------------------
+
+    def released(self, p: Partition, plan: bool) -> None:
+        """A request on `p` ended, whatever its outcome (a split request ends in `planned`
+        or `plan_failed`)."""
+        if not plan:
+            p.inflight = max(0, p.inflight - 1)
+
+    def observe(
+        self, p: Partition, candidates: Sequence[Forms], new: int, tokens: int, context_cap: int
+    ) -> None:
+        """Account a successful list request on `p`, then retire or split it if it is done:
+        dry (recent yield under `RETIRE_YIELD`), or too big for its context."""
+        p.record(candidates, new, tokens)
+        self.dirty.add(p.name)
+        if p.status != "active":
+            return
+        dry = p.requests >= (1 if p.kind == "letter" else 2) and (
+            (p.recent_yield or 0.0) < RETIRE_YIELD or p.last_new < RETIRE_NEW
+        )
+        overflow = len(p.seen) > min(SPLIT_LIST, context_cap)
+        splittable = 0 < p.depth < MAX_DEPTH and not p.planned
+        if splittable and (overflow or (dry and p.new >= SPLIT_MIN_FOUND)):
+            self._set(p, SPLIT_PENDING)
+        elif dry:
+            self._set(p, "retired")
+
+    def plan_failed(self, p: Partition) -> list[Partition]:
+        """A planning request failed; after `PLAN_ATTEMPTS`, fall back to first letters."""
+        p.plan_inflight = False
+        p.plan_failures += 1
+        return self._split(p, []) if p.plan_failures >= PLAN_ATTEMPTS else []
+
+    def planned(self, p: Partition, lines: Sequence[str]) -> list[Partition]:
+        """Apply the LLM's split of `p`; returns the partitions it created. Names that repeat
+        the topic, the partition or any existing partition are dropped; a poor first split
+        (fewer than `MIN_SUBTOPICS` distinct new subtopics, or more repeats than new ones)
+        falls back to first letters. The topic is split `ROOT_PLANS` times: a second answer
+        adds the subtopics the first one missed."""
+        p.plan_inflight = False
+        p.plans += 1
+        names: list[str] = []
+        known = {_key(q.name.rpartition(" > ")[2]) for q in self.by_name.values() if q.name}
+        keys = {self._topic_key}
+        repeats = 0  # subtopics that already exist as partitions
+        for line in lines:
+            f = forms(line)
+            if f is None or len(f.text) > MAX_NAME_CHARS or f.key in keys or f.loose in keys:
+                continue
+            keys.update((f.key, f.loose))
+            if f.key in known or f.loose in known:
+                repeats += 1
+                continue
+            names.append(f.text)
+            if len(names) >= MAX_SUBTOPICS:
+                break
+        if p.plans > 1:  # another round: whatever it adds
+            p.planned = True
+            return [self._add(n, p, None) for n in names]
+        # Poor: too few new subtopics, or mostly the ones already known (the LLM did not
+        # split the focus, it repeated the topic's split).
+        poor = len(names) < MIN_SUBTOPICS or repeats >= len(names)
+        return self._split(p, [] if poor else names)
+
+    def children(self, p: Partition) -> list[Partition]:
+        return [q for q in self.by_name.values() if q.parent == p.name and q is not p]
+
+    def _split(self, p: Partition, names: list[str]) -> list[Partition]:
+        """Make `p`'s children: the subtopics `names`, or first letters when empty."""
+        p.planned = not names or p.depth > 0 or p.plans >= ROOT_PLANS
+        self.dirty.add(p.name)
+        if names:
+            made = [self._add(f"{p.name} > {n}" if p.name else n, p, None) for n in names]
+        else:
+            made = [
+                self._add(
+                    f"{p.name}; {letter_partition(c)}" if p.name else letter_partition(c), p, c
+                )
+                for c in LETTERS
+            ]
+        if p.depth > 0:  # the root keeps being mined until it runs dry
+            self._set(p, "split")
+        return made
+
+    def _add(self, name: str, parent: Partition, letter: str | None) -> Partition:
+        q = self.by_name.get(name)
+        if q is None:
+            kind = "letter" if letter else "subtopic"
+            q = Partition(name, parent.name, kind, parent.depth + 1, letter=letter)
+            q.planned = q.depth >= MAX_DEPTH or letter is not None
+            self.by_name[name] = q
+            self.dirty.add(name)
+        return q
+
+    def _set(self, p: Partition, status: str) -> None:
+        p.status = status
+        self.dirty.add(p.name)
+
+    def restore(
+        self, rows: Sequence[PartitionRow], seen: Sequence[tuple[str, str, str, int]]
+    ) -> None:
+        """Continue from a stored run: its partitions, and the entries each one found."""
+        for r in rows:
+            p = self.by_name.get(r.name)
+            if p is None:
+                letter = r.name[-1] if r.kind == "letter" else None
+                p = self.by_name[r.name] = Partition(
+                    r.name, r.parent, r.kind, r.depth, letter=letter
+                )
+            p.status, p.requests, p.returned, p.new = r.status, r.requests, r.returned, r.new
+            p.tokens, p.recent_yield = r.tokens, r.recent_yield
+            p.planned = r.status == "split" or r.kind == "letter" or r.depth >= MAX_DEPTH
+            if r.parent is not None and r.parent in self.by_name:
+                self.by_name[r.parent].planned = True
+        for name, text, loose, times in seen:
+            self.by_name.get(name, self.root).seed(text, loose, times)
+        self.dirty.clear()
+
+    def take_dirty(self) -> list[Partition]:
+        """The partitions changed since the last call, to store them."""
+        out = [self.by_name[n] for n in self.dirty if n in self.by_name]
+        self.dirty.clear()
+        return out
+
+
+def _key(text: str) -> str:
+    f = forms(text)
+    return f.loose if f is not None else text.casefold()

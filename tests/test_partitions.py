@@ -1,0 +1,211 @@
+"""The partition planner, context policy and saturation, on crafted replies."""
+
+from __future__ import annotations
+
+from igentai_tui.engine import partitions as P
+from igentai_tui.engine.normalize import Forms, forms
+from igentai_tui.engine.partitions import Partition, Partitions
+from igentai_tui.store import PartitionRow
+
+SUBTOPICS = ["Museums", "Churches", "Parks and gardens", "Bridges", "Markets"]
+
+
+def fs(*texts: str) -> list[Forms]:
+    return [f for f in map(forms, texts) if f is not None]
+
+
+def planned_root(subtopics: list[str] = SUBTOPICS) -> Partitions:
+    parts = Partitions("Paris attractions")
+    task = parts.next()
+    assert task is not None and task.plan and task.partition is parts.root
+    parts.planned(parts.root, subtopics)
+    second = parts.next()
+    assert second is not None and second.plan  # the topic is split twice
+    parts.planned(parts.root, [])
+    return parts
+
+
+def names(parts: Partitions, kind: str | None = None) -> list[str]:
+    return [p.name for p in parts.by_name.values() if p.name and (kind is None or p.kind == kind)]
+
+
+def test_a_good_split_makes_subtopic_partitions_and_the_root_keeps_being_mined() -> None:
+    parts = planned_root()
+    assert names(parts) == SUBTOPICS
+    assert all(parts.by_name[n].parent == "" and parts.by_name[n].depth == 1 for n in SUBTOPICS)
+    assert parts.root.status == "active"
+    # Producers are spread: five requests go to five different untried partitions.
+    picked = [parts.next() for _ in range(5)]
+    assert all(t is not None and not t.plan for t in picked)
+    assert len({t.partition.name for t in picked if t}) == 5
+
+
+def test_the_second_split_adds_only_what_the_first_missed() -> None:
+    parts = Partitions("Paris attractions")
+    parts.next()
+    parts.planned(parts.root, SUBTOPICS[:3])
+    assert parts.next().plan  # type: ignore[union-attr]
+    made = parts.planned(parts.root, ["museums", "The Churches", "Bridges", "Cemeteries"])
+    assert [p.name for p in made] == ["Bridges", "Cemeteries"]
+    assert parts.root.planned
+
+
+def test_duplicate_and_echoed_subtopics_are_dropped() -> None:
+    parts = Partitions("Paris attractions")
+    parts.next()
+    reply = [
+        "Museums", "museums", "The Museums", "Museum", "Paris attractions", "Churches",
+        "**Churches**", "Parks", "x" * 200, "", "Bridges",
+    ]  # fmt: skip
+    made = parts.planned(parts.root, reply)
+    assert [p.name for p in made] == ["Museums", "Churches", "Parks", "Bridges"]
+
+
+def test_a_poor_split_falls_back_to_first_letters() -> None:
+    parts = Partitions("Paris attractions")
+    parts.next()
+    made = parts.planned(parts.root, ["Museums", "Paris attractions", "museum"])
+    assert [p.letter for p in made] == list(P.LETTERS)
+    assert made[12].name == "entries whose name starts with the letter M"
+    assert parts.root.planned  # no second round after a fallback
+
+
+def test_an_empty_split_falls_back_to_first_letters() -> None:
+    parts = Partitions("Paris attractions")
+    parts.next()
+    assert len(parts.planned(parts.root, [])) == 26
+
+
+def test_failed_planning_falls_back_to_letters_after_the_attempts() -> None:
+    parts = Partitions("Paris attractions")
+    for attempt in range(P.PLAN_ATTEMPTS):
+        task = parts.next()
+        assert task is not None and task.plan
+        made = parts.plan_failed(parts.root)
+        assert bool(made) == (attempt == P.PLAN_ATTEMPTS - 1)
+    assert len(names(parts, "letter")) == 26
+
+
+def mine(parts: Partitions, p: Partition, texts: list[str], new: int, cap: int = 500) -> None:
+    parts.released(p, plan=False)
+    parts.observe(p, fs(*texts), new, tokens=400, context_cap=cap)
+
+
+def test_a_dry_small_partition_is_retired_and_the_topic_ends_exhausted() -> None:
+    parts = planned_root(SUBTOPICS[:3])
+    for p in list(parts.by_name.values()):
+        for _ in range(2):  # every request returns ten entries, none new
+            mine(parts, p, [f"{p.name} {i}" for i in range(10)], new=0)
+    assert {p.status for p in parts.by_name.values()} == {"retired"}
+    assert parts.exhausted()
+    assert parts.next(reopen=False) is None
+    reopened = parts.next(reopen=True)  # a run without --until-saturated keeps going
+    assert reopened is not None and reopened.partition.status == "retired"
+
+
+def test_a_dry_partition_that_found_many_is_split_not_retired() -> None:
+    parts = planned_root()
+    museums = parts.by_name["Museums"]
+    n = P.SPLIT_MIN_FOUND
+    mine(parts, museums, [f"Museum {i}" for i in range(n)], new=n)
+    assert museums.status == "active"
+    mine(parts, museums, [f"Museum {i}" for i in range(n)], new=0)  # dry
+    assert museums.status == P.SPLIT_PENDING
+    assert not parts.exhausted()
+    task = parts.next()
+    assert task is not None and task.plan and task.partition is museums
+    # The LLM repeats the topic's split instead of splitting the focus: poor, so letters.
+    made = parts.planned(museums, [*SUBTOPICS, "Art museums"])
+    assert [p.letter for p in made] == list(P.LETTERS)
+    assert museums.status == "split"
+    assert made[0].name == "Museums; entries whose name starts with the letter A"
+
+
+def test_a_productive_partition_is_split_when_its_list_outgrows_the_prompt() -> None:
+    parts = planned_root()
+    parks = parts.by_name["Parks and gardens"]
+    mine(parts, parks, [f"Park {i}" for i in range(P.SPLIT_LIST + 1)], new=P.SPLIT_LIST + 1)
+    assert parks.status == P.SPLIT_PENDING
+    made = parts.planned(parks, ["Public parks", "Private gardens", "Squares", "Woods"])
+    assert [p.name for p in made][:2] == [
+        "Parks and gardens > Public parks",
+        "Parks and gardens > Private gardens",
+    ]
+    assert all(p.depth == 2 and p.planned for p in made)  # no deeper splits
+
+
+def test_a_partition_that_never_saturates_keeps_being_mined() -> None:
+    parts = planned_root()
+    markets = parts.by_name["Markets"]
+    n = 0
+    for _ in range(40):  # every request brings five new entries: never dry
+        mine(parts, markets, [f"Market {n + i}" for i in range(5)], new=5, cap=10_000)
+        n += 5
+        if markets.status != "active":
+            break
+    # It outgrew its context: split, and its children carry on; the topic is not exhausted.
+    assert markets.status == P.SPLIT_PENDING
+    assert not parts.exhausted()
+
+
+def test_context_shows_the_most_proposed_then_the_newest_within_the_budget() -> None:
+    parts = planned_root()
+    museums = parts.by_name["Museums"]
+    mine(parts, museums, ["Louvre", "Orsay", "Rodin"], new=3)
+    mine(parts, museums, ["Louvre", "Orangerie", "Carnavalet"], new=2)
+    shown = parts.context(museums, budget_tokens=1000)
+    assert shown == ["Louvre", "Carnavalet", "Orangerie", "Rodin", "Orsay"]
+    assert parts.context(museums, budget_tokens=7) == ["Louvre", "Carnavalet"]
+    assert parts.context(parts.by_name["Churches"], 1000) == []  # its own entries only
+
+
+def test_a_letter_partition_is_shown_its_parents_entries_with_that_letter() -> None:
+    parts = planned_root()
+    museums = parts.by_name["Museums"]
+    mine(parts, museums, [f"Museum {i}" for i in range(50)], new=50)
+    mine(parts, museums, ["Louvre", "Orsay", "Musée Rodin", "Marmottan"], new=0)
+    parts.next()
+    made = parts.planned(museums, [])
+    m = next(p for p in made if p.letter == "M")
+    shown = parts.context(m, 10_000)
+    assert "Musée Rodin" in shown and "Marmottan" in shown and "Louvre" not in shown
+
+
+def test_request_size_follows_what_the_partition_still_gives() -> None:
+    parts = planned_root()
+    churches = parts.by_name["Churches"]
+    assert parts.request_size(churches, 50) == 50
+    mine(parts, churches, [f"Church {i}" for i in range(40)], new=30)
+    assert parts.request_size(churches, 50) == 50
+    mine(parts, churches, [f"Church {i}" for i in range(40, 44)], new=4)
+    assert P.MIN_REQUEST <= parts.request_size(churches, 50) < 50
+
+
+def test_restore_continues_a_stored_run() -> None:
+    rows = [
+        PartitionRow("", None, "topic", 0, "active", 3, 90, 60, 1200, 0.4),
+        PartitionRow("Museums", "", "subtopic", 1, "split", 4, 100, 50, 900, 0.05),
+        PartitionRow(
+            "Museums; entries whose name starts with the letter M", "Museums", "letter", 2,
+            "active", 0, 0, 0, 0, None,
+        ),
+    ]  # fmt: skip
+    parts = Partitions("Paris attractions")
+    parts.restore(rows, [("Museums", "Musée Rodin", "musee rodin", 3), ("", "Louvre", "louvre", 9)])
+    assert parts.root.planned and parts.root.requests == 3
+    m = parts.by_name["Museums; entries whose name starts with the letter M"]
+    assert m.letter == "M" and m.status == "active"
+    assert parts.context(m, 1000) == ["Musée Rodin"]
+    assert parts.take_dirty() == []
+
+
+def test_one_split_request_at_a_time_per_partition() -> None:
+    parts = Partitions("Paris attractions")
+    first = parts.next()
+    assert first is not None and first.plan
+    assert not parts.next().plan  # type: ignore[union-attr]  # the topic is mined meanwhile
+    parts.planned(parts.root, SUBTOPICS)
+    second = parts.next()
+    assert second is not None and second.plan
+    parts.released(parts.root, plan=True)  # the first reply's bookkeeping arrives late
+    assert all(not t.plan for t in (parts.next() for _ in range(8)) if t)
