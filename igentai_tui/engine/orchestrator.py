@@ -31,6 +31,7 @@ from igentai_tui.engine.events import (
 from igentai_tui.engine.metrics import Metrics, Snapshot
 from igentai_tui.engine.producer import Assignment, Producer
 from igentai_tui.engine.prompts import SYSTEM, list_prompt
+from igentai_tui.engine.routing import Outcome, make_router
 from igentai_tui.engine.throttle import Throttle
 from igentai_tui.output import OutputFile
 from igentai_tui.providers.base import (
@@ -94,6 +95,9 @@ class RunSettings:
     seed: int | None = None
     request_size: int = 50
     context_tokens: int = 3000  # budget for the "already found" part of a prompt
+    routing: str = "adaptive"  # see engine/routing.py
+    optimize: str = "cost"  # what adaptive routing scores arms on: cost, tokens, speed
+    weights: dict[str, float] = field(default_factory=dict)  # arm -> weight, for "weighted"
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -157,6 +161,11 @@ class Orchestrator:
         self._stopped = asyncio.Event()
         self.metrics = Metrics(self.clock.monotonic())
         self.run_row: RunRow | None = None
+        labels = [a.label for a in settings.arms]
+        self.router = make_router(
+            settings.routing, labels, objective=settings.optimize, weights=settings.weights,
+            seed=settings.seed,
+        )  # fmt: skip
 
     # -- front-end side --------------------------------------------------------------------
 
@@ -268,12 +277,13 @@ class Orchestrator:
             while True:
                 if self._end is not None or producer.stopping:
                     return None
-                arm = producer.arm
-                if not (self._arm_disabled(arm) or self._throttled(arm)):
-                    break
-                alt = self._least_used_arm(skip_throttled=True)
-                if alt is not None:
-                    arm = alt
+                ready = [
+                    a.label
+                    for a in s.arms
+                    if not (self._arm_disabled(a.label) or self._throttled(a.label))
+                ]
+                if ready:
+                    arm = self.router.choose(producer.arm, ready, self.clock.monotonic())
                     break
                 if self._least_used_arm() is None:
                     return None  # no usable provider left
@@ -380,12 +390,8 @@ class Orchestrator:
         account = _account(arm)
         return self._throttle.at_cap(account, self._inflight[account])
 
-    def _least_used_arm(self, skip_throttled: bool = False) -> str | None:
-        counts = {
-            a.label: 0
-            for a in self.settings.arms
-            if not self._arm_disabled(a.label) and not (skip_throttled and self._throttled(a.label))
-        }
+    def _least_used_arm(self) -> str | None:
+        counts = {a.label: 0 for a in self.settings.arms if not self._arm_disabled(a.label)}
         if not counts:
             return None
         for p in self.producers.values():
@@ -490,6 +496,19 @@ class Orchestrator:
                 a = it.assignment
                 self.metrics.record_lag(before - a.unique_at_assign, now - a.assigned_at)
             found.extend(FoundEntry(e.text, it.pid, it.arm, call.partition) for e in out.new)
+            tokens = call.input_tokens + call.output_tokens
+            outcome = Outcome(
+                call.latency_s or 0.0, tokens, call.cost_usd, len(out.new), call.error_kind
+            )
+            with self._lock:
+                self.router.observe(it.arm, outcome, now)
+        with self._lock:
+            decisions = self.router.report(now)
+        if decisions:
+            try:
+                await self.store.record_routing(self.run_row.id, self.clock.now(), decisions)
+            except Exception as exc:  # the record is for the user; the run goes on
+                self._publish(Notice(f"could not store routing decisions: {exc}", "error"))
         if found:
             texts = [f.text for f in found]
             self.output.append(texts)

@@ -168,6 +168,7 @@ class IgentaiApp(App[int]):
             output=request.output,
             producers=s.producers,
             note=request.note,
+            routing=s.routing + (f", per {s.optimize}" if s.routing == "adaptive" else ""),
         )
         self.run_screen = RunScreen(self.model, orc, info)
         await self.push_screen(self.run_screen)
