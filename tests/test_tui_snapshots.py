@@ -171,7 +171,7 @@ class SyntheticApp(IgentaiApp):
             limits=Limits(max_unique=5000),
             db=Path("igentai.db"),
             output=Path("output.txt"),
-            routing="adaptive, per cost",
+            routing="adaptive, per dollar",
         )
         self.push_screen(RunScreen(synthetic_model(), FakeControls(), info))
 

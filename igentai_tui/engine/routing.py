@@ -26,6 +26,7 @@ OBJECTIVES = ("cost", "tokens", "speed")
 SHARE_WINDOW_S = 60.0  # shares are of the decisions made in the last minute
 HALF_LIFE_S = 60.0  # adaptive: an observation counts half as much after this long
 EXPLORE = 0.08  # adaptive: share of decisions spread evenly over the usable arms
+CALL_EVIDENCE = 4.0  # adaptive: a call's yield varies ~50% (1/sqrt(4)) around the arm's rate
 HEALTH_WINDOW_S = 60.0  # cooldown: the calls of the last minute ...
 HEALTH_CALLS = 8  # ... at most this many of the latest ones ...
 HEALTH_MIN_CALLS = 3  # ... and at least this many, most of them failed
@@ -52,6 +53,7 @@ def _error_kinds() -> dict[str, bool]:
 
 _RETRYABLE = _error_kinds()
 UNITS = {"speed": "new/s", "tokens": "new/1k tokens", "cost": "new/$"}
+PER = {"speed": "second", "tokens": "token", "cost": "dollar"}  # in words
 _SCALE = {"new/s": 1.0, "new/1k tokens": 1000.0, "new/$": 1.0}
 
 
@@ -426,7 +428,7 @@ class Adaptive(Router):
         out = {}
         for arm, s in self._stats.items():
             rate = (s.new + prior_new) / (self._spent(s, unit) + prior_spent)
-            out[arm] = (rate * _SCALE[unit], s.calls + 1.0)
+            out[arm] = (rate * _SCALE[unit], CALL_EVIDENCE * (s.calls + 1.0))
         return out
 
     def scores(self, now: float) -> dict[str, float]:
@@ -448,7 +450,7 @@ class Adaptive(Router):
         if scores.get(arm) == best:
             return f"best score ({best:.3g} {self.unit()})"
         share = scores.get(arm, 0.0) / best if best else 0.0
-        return f"score {share:.0%} of the best: explored"
+        return f"score {share:.0%} of the best" + (": explored" if share < 0.8 else "")
 
 
 def make_router(
