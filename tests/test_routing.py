@@ -340,3 +340,12 @@ async def test_migration_3_applies_whatever_else_the_file_has(tmp_path: Path) ->
     tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     con.close()
     assert versions == [1, 2, 3] and "routing" in tables
+
+
+def test_bad_weights_are_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    from igentai_tui.cli import main
+
+    argv = ["--headless", "T", "--providers", "sim", "--db", "x.db", "--routing", "weighted"]
+    assert main([*argv, "--weights", "sim=many"]) == 2
+    err = capsys.readouterr().err
+    assert err == "igentai: error: --weights: weight of sim:default is not a number: 'many'\n"
