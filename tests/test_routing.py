@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -254,7 +255,12 @@ def test_traffic_leaves_a_failing_best_arm_within_30s_and_comes_back() -> None:
 # -- the orchestrator, the store and the command line -------------------------------------------
 
 
-async def orchestrate(tmp_path: Path, routing: str, **kw: object) -> sqlite3.Connection:
+async def orchestrate(
+    tmp_path: Path,
+    routing: str,
+    on_event: Callable[[Orchestrator], None] | None = None,
+    **kw: object,
+) -> sqlite3.Connection:
     instant = {"latency_base_s": 0.0, "latency_per_token_s": 0.0, "latency_jitter": 0.0}
     good = dataclasses.replace(ARMS["sim:strong"], **instant)
     poor = dataclasses.replace(ARMS["sim:cheap"], knowledge=0.05, **instant)
@@ -273,8 +279,11 @@ async def orchestrate(tmp_path: Path, routing: str, **kw: object) -> sqlite3.Con
     )
     store = await Store.open(tmp_path / "igentai.db")
     output = OutputFile(tmp_path / "output.txt")
+    orc = Orchestrator(settings, store, providers, output)
+    if on_event is not None:
+        orc.subscribe(lambda e: on_event(orc))
     try:
-        await asyncio.wait_for(Orchestrator(settings, store, providers, output).run(), 60)
+        await asyncio.wait_for(orc.run(), 60)
     finally:
         output.close()
         await store.close()
@@ -297,6 +306,21 @@ async def test_orchestrator_fixed_routing_keeps_producers_on_their_arms(tmp_path
     assert all(n == 1 for _, n in arms_of)
     per_arm = dict(con.execute("SELECT model, count(*) FROM calls GROUP BY model"))
     assert set(per_arm) == {"good", "poor"}
+
+
+async def test_a_producer_added_on_a_chosen_arm_stays_there(tmp_path: Path) -> None:
+    added: list[int | None] = []
+
+    def add_once(orc: Orchestrator) -> None:
+        if not added and orc.metrics.total.requests >= 20:
+            added.append(orc.add_producer("sim:poor"))
+
+    con = await orchestrate(tmp_path, "adaptive", add_once, optimize="tokens")
+    assert added == [5]
+    models = dict(con.execute("SELECT model, count(*) FROM calls WHERE producer = 5 GROUP BY 1"))
+    assert list(models) == ["poor"] and models["poor"] > 5
+    others = con.execute("SELECT count(*) FROM calls WHERE producer < 5 AND id > 100").fetchone()
+    assert others[0] > 0
 
 
 def test_cli_routing_flags_and_resume() -> None:
@@ -349,3 +373,12 @@ def test_bad_weights_are_one_line_and_exit_2(capsys: pytest.CaptureFixture[str])
     assert main([*argv, "--weights", "sim=many"]) == 2
     err = capsys.readouterr().err
     assert err == "igentai: error: --weights: weight of sim:default is not a number: 'many'\n"
+
+
+def test_added_producers_start_on_the_best_scored_arm() -> None:
+    r = Adaptive([A, B], "tokens", seed=1)
+    assert r.place([A, B], 0.0) is None  # nothing known yet: spread evenly
+    feed(r, {A: ok(10), B: ok(30)}, 100)
+    assert r.place([A, B], 100.0) == B
+    assert r.place([A], 100.0) == A  # B disabled
+    assert RoundRobin([A, B]).place([A, B], 0.0) is None

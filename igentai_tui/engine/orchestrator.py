@@ -244,16 +244,20 @@ class Orchestrator:
             p.resume()
 
     def add_producer(self, arm: str | None = None) -> int | None:
-        """Start one more producer, on `arm` or on the least used usable arm."""
+        """Start one more producer: pinned to `arm`, or where routing places it."""
         with self._lock:
             if self._end is not None:
                 return None
-            arm = arm or self._least_used_arm()
+            pinned = arm is not None
+            usable = [a.label for a in self.settings.arms if not self._arm_disabled(a.label)]
+            now = self.clock.monotonic()
+            arm = arm or self.router.place(usable, now) or self._least_used_arm()
             if arm is None:
                 return None
             pid = self._next_pid
             self._next_pid += 1
             producer = Producer(pid, self, arm)
+            producer.pinned = pinned
             self.producers[pid] = producer
         self._spawn(producer.run, f"producer-{pid}")
         return pid
@@ -282,6 +286,9 @@ class Orchestrator:
                     for a in s.arms
                     if not (self._arm_disabled(a.label) or self._throttled(a.label))
                 ]
+                if producer.pinned and producer.arm in ready:
+                    arm = producer.arm
+                    break
                 if ready:
                     arm = self.router.choose(producer.arm, ready, self.clock.monotonic())
                     break

@@ -53,6 +53,7 @@ class Producer:
     def __init__(self, pid: int, orchestrator: Orchestrator, arm: str) -> None:
         self.pid = pid
         self.arm = arm
+        self.pinned = False  # added on an arm the user chose: routing leaves it there
         self.state = "starting"
         self.last_error: str | None = None
         self.context_scale = 1.0

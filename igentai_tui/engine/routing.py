@@ -223,6 +223,13 @@ class Router:
         """Each arm's current score in `unit()`, where the strategy has one."""
         return {}
 
+    def place(self, candidates: Sequence[str], now: float) -> str | None:
+        """Where a producer added now should start: the best scored arm not cooling down, or
+        None (no scores, or a strategy without them: spread producers evenly)."""
+        scores = self.scores(now)
+        ok = [a for a in candidates if a in scores and self._available(a, now)]
+        return max(ok, key=lambda a: scores[a]) if ok and self._picks else None
+
     def unit(self) -> str:
         return ""
 
