@@ -3,7 +3,7 @@ quality, in simulated time (igentai_tui/providers/sim/fleet.py), for each --opti
 
     python benchmarks/routing.py [--producers 5] [--seeds 1,2,3]
 
-The arms (sim parameters below): `strong` knows the whole topic but is slow and dear, `fast`
+The arms (DEMO_ARMS in fleet.py): `strong` knows the whole topic but is slow and dear, `fast`
 answers 6x faster but knows 60% of it, `cheap` costs 1/60 of `strong` and knows 15%.
 Each objective gets the same budget for every strategy: 5 minutes of simulated time for speed,
 1.5M tokens for tokens, $1 for cost; the figure is new entries per second, per 1k tokens or per
@@ -16,36 +16,20 @@ during and after the outage.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 from pathlib import Path
 from statistics import mean
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from igentai_tui.engine.routing import make_router
-from igentai_tui.providers.sim import PROFILES, SimParams
+from igentai_tui.engine.routing import UNITS, make_router
+from igentai_tui.providers.sim import SimParams
+from igentai_tui.providers.sim.fleet import DEMO_ARMS as ARMS
 from igentai_tui.providers.sim.fleet import FleetResult, run_fleet
 
-D, W = PROFILES["default"], PROFILES["weak"]
-ARMS: dict[str, SimParams] = {
-    "sim:strong": dataclasses.replace(
-        D, rpm_limit=None, knowledge=1.0, honour=0.97, invent_rate=0.01,
-        latency_base_s=1.2, latency_per_token_s=0.008, price_in=3.0, price_out=15.0,
-    ),
-    "sim:fast": dataclasses.replace(
-        D, rpm_limit=None, knowledge=0.6, latency_base_s=0.2, latency_per_token_s=0.001,
-        price_in=0.5, price_out=2.0,
-    ),
-    "sim:cheap": dataclasses.replace(
-        W, rpm_limit=None, knowledge=0.15, latency_base_s=0.6, latency_per_token_s=0.004,
-        price_in=0.05, price_out=0.2,
-    ),
-}  # fmt: skip
 TOPIC = "Kites (sim:8000)"
 BUDGETS = {"speed": {"duration_s": 300.0}, "tokens": {"max_tokens": 1_500_000},
            "cost": {"max_dollars": 1.0}}  # fmt: skip
-UNITS = {"speed": "new/s", "tokens": "new/1k tokens", "cost": "new/$"}
 WARMUP_S = 60.0
 
 

@@ -25,8 +25,8 @@ from igentai_tui.engine.routing import (
     parse_weights,
 )
 from igentai_tui.output import OutputFile
-from igentai_tui.providers.sim import PROFILES, SimParams, SimProvider
-from igentai_tui.providers.sim.fleet import run_fleet
+from igentai_tui.providers.sim import SimProvider
+from igentai_tui.providers.sim.fleet import DEMO_ARMS, run_fleet
 from igentai_tui.store import MIGRATIONS, Store
 
 A, B, C = "p:a", "p:b", "p:c"
@@ -212,21 +212,8 @@ def test_report_rows_only_when_shares_move() -> None:
 
 # -- fleets of sim arms in simulated time ------------------------------------------------------
 
-D, W = PROFILES["default"], PROFILES["weak"]
-ARMS: dict[str, SimParams] = {
-    "sim:strong": dataclasses.replace(
-        D, rpm_limit=None, knowledge=1.0, honour=0.97, invent_rate=0.01,
-        latency_base_s=1.2, latency_per_token_s=0.008, price_in=3.0, price_out=15.0,
-    ),
-    "sim:fast": dataclasses.replace(
-        D, rpm_limit=None, knowledge=0.25, latency_base_s=0.2, latency_per_token_s=0.001,
-        price_in=0.5, price_out=2.0,
-    ),
-    "sim:cheap": dataclasses.replace(
-        W, rpm_limit=None, knowledge=0.15, latency_base_s=0.6, latency_per_token_s=0.004,
-        price_in=0.05, price_out=0.2,
-    ),
-}  # fmt: skip
+# The demo arms, with `fast` knowing a quarter of the topic: clearly weaker per token.
+ARMS = {**DEMO_ARMS, "sim:fast": dataclasses.replace(DEMO_ARMS["sim:fast"], knowledge=0.25)}
 TOPIC = "Kites (sim:8000)"
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ...engine.clock import Clock
 from ...engine.normalize import forms
@@ -21,8 +21,27 @@ from ...engine.producer import BACKOFF_BASE_S, BACKOFF_CAP_S
 from ...engine.prompts import SYSTEM, list_prompt
 from ...engine.routing import Outcome, Router
 from ..base import Completion, CompletionRequest, Overloaded, ProviderError, estimate_tokens
-from .params import SimParams
+from .params import PROFILES, SimParams
 from .provider import SimProvider
+
+# Three arms of different quality, for the routing tests and benchmark: `strong` knows the whole
+# topic but is slow and dear, `fast` answers 6x faster and knows 60%, `cheap` costs 1/60 of
+# `strong` and knows 15% (the weak profile).
+_D, _W = PROFILES["default"], PROFILES["weak"]
+DEMO_ARMS: dict[str, SimParams] = {
+    "sim:strong": replace(
+        _D, rpm_limit=None, knowledge=1.0, honour=0.97, invent_rate=0.01,
+        latency_base_s=1.2, latency_per_token_s=0.008, price_in=3.0, price_out=15.0,
+    ),
+    "sim:fast": replace(
+        _D, rpm_limit=None, knowledge=0.6, latency_base_s=0.2, latency_per_token_s=0.001,
+        price_in=0.5, price_out=2.0,
+    ),
+    "sim:cheap": replace(
+        _W, rpm_limit=None, knowledge=0.15, latency_base_s=0.6, latency_per_token_s=0.004,
+        price_in=0.05, price_out=0.2,
+    ),
+}  # fmt: skip
 
 
 class _CallClock(Clock):
