@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -129,6 +129,7 @@ class Router:
         self.arms = list(arms)
         self._rng = random.Random(seed)
         self._picks: deque[tuple[float, str]] = deque()
+        self._counts: Counter[str] = Counter()  # arm -> picks in the window
         self._health: dict[str, _Health] = {a: _Health() for a in self.arms}
         self._events: list[str] = []  # health changes not yet reported
         self._reported: dict[str, float] = {}
@@ -149,6 +150,7 @@ class Router:
             settled = [a for a in usable if not self._probing(a)]
             arm = self._pick(current, settled or usable, now)
         self._picks.append((now, arm))
+        self._counts[arm] += 1
         return arm
 
     def observe(self, arm: str, outcome: Outcome, now: float) -> None:
@@ -186,27 +188,24 @@ class Router:
 
     def shares(self, now: float) -> dict[str, float]:
         """Each arm's share of the decisions of the last minute."""
-        picks = self._picks
+        picks, counts = self._picks, self._counts
         while picks and picks[0][0] <= now - SHARE_WINDOW_S:
-            picks.popleft()
-        counts = dict.fromkeys(self.arms, 0)
-        for _, arm in picks:
-            counts[arm] = counts.get(arm, 0) + 1
+            counts[picks.popleft()[1]] -= 1
         n = len(picks) or 1
-        return {a: c / n for a, c in counts.items()}
+        return {a: counts[a] / n for a in self.arms}
 
     def report(self, now: float) -> list[Decision]:
         """Rows to record when shares moved materially or an arm's health changed, else []."""
+        if not self._events and (
+            len(self._picks) < REPORT_MIN_DECISIONS
+            or (self._reported_at is not None and now - self._reported_at < REPORT_EVERY_S)
+        ):
+            return []
         shares = self.shares(now)
-        if not self._events:
-            if len(self._picks) < REPORT_MIN_DECISIONS:
+        if not self._events and self._reported_at is not None:
+            moved = max(abs(s - self._reported.get(a, 0.0)) for a, s in shares.items())
+            if moved < REPORT_SHIFT:
                 return []
-            if self._reported_at is not None:
-                if now - self._reported_at < REPORT_EVERY_S:
-                    return []
-                moved = max(abs(s - self._reported.get(a, 0.0)) for a, s in shares.items())
-                if moved < REPORT_SHIFT:
-                    return []
         trigger = "; ".join(self._events) or "shares moved"
         if self._reported_at is None and not self._events:
             trigger = "first shares"
