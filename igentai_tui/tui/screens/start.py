@@ -32,10 +32,10 @@ STOPS = (
     ("when the topic looks exhausted", "saturated", "--until-saturated", ""),
 )
 ROUTING_HELP = {
-    "adaptive": "most new entries per",
-    "fixed": "each producer keeps its provider",
-    "round-robin": "providers in turn",
-    "weighted": "in proportion to weights",
+    "adaptive": "learns the best, per",
+    "fixed": "producers stay",
+    "round-robin": "in turn",
+    "weighted": "by weights",
 }
 SIM_ONLY_NOTE = (
     "Only sim is available: the built-in offline simulator. Its entries are simulated, not "
