@@ -15,6 +15,7 @@ from typing import Any
 
 from igentai_tui import __version__
 from igentai_tui.engine.orchestrator import Arm, Limits, RunSettings
+from igentai_tui.engine.routing import OBJECTIVES, STRATEGIES, RoutingError, parse_weights
 from igentai_tui.engine.sanitize import clean_control
 from igentai_tui.providers import SpecError, default_specs, parse_specs
 
@@ -119,6 +120,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-cost", type=_positive_float, metavar="USD")
     p.add_argument("--duration", type=_duration, metavar="TIME", help="e.g. 90s, 5m, 1h")
     p.add_argument("--until-saturated", action="store_true", help="stop when exhausted")
+    p.add_argument(
+        "--routing",
+        choices=STRATEGIES,
+        help="how requests are spread over the providers (default adaptive; see docs/routing.md)",
+    )
+    p.add_argument(
+        "--optimize",
+        choices=OBJECTIVES,
+        help="what adaptive routing maximizes new entries per: cost (default), tokens, speed",
+    )
+    p.add_argument(
+        "--weights",
+        metavar="ARM=W,...",
+        help="weights for --routing weighted, e.g. 'openai:gpt-4o-mini=3,anthropic=1'",
+    )
     p.add_argument("--seed", type=_int, default=None, help="seed for sim and jitter")
     p.add_argument("--resume", metavar="RUN", help="continue a run (id, unique id prefix, or last)")
     p.add_argument("--version", action="version", version=f"igentai {__version__}")
@@ -168,12 +184,31 @@ def run_request(args: argparse.Namespace, stored: dict[str, Any] | None = None) 
     if args.headless and limits == Limits():
         limits.until_saturated = True
         note = "; ".join(filter(None, [note, "no stop condition given: stopping when saturated"]))
+    arms = [Arm(name, model) for name, model in specs]
+    routing = getattr(args, "routing", None) or stored.get("routing", "adaptive")
+    weights: dict[str, float] = {}
+    weights_text = getattr(args, "weights", None)
+    if weights_text is not None and routing != "weighted":
+        raise UsageError("--weights is only for --routing weighted")
+    if routing == "weighted":
+        if weights_text is None and not stored.get("weights"):
+            raise UsageError("--routing weighted needs --weights, e.g. 'sim:default=3,sim:fast=1'")
+        try:
+            weights = parse_weights(
+                weights_text or ",".join(f"{a}={w:g}" for a, w in stored["weights"].items()),
+                [a.label for a in arms],
+            )
+        except RoutingError as exc:
+            raise UsageError(f"--weights: {exc}") from None
     settings = RunSettings(
         topic=topic,
-        arms=[Arm(name, model) for name, model in specs],
+        arms=arms,
         producers=producers,
         limits=limits,
         seed=args.seed if args.seed is not None else stored.get("seed"),
+        routing=routing,
+        optimize=getattr(args, "optimize", None) or stored.get("optimize", "cost"),
+        weights=weights,
     )
     output = args.output or Path(stored.get("output_path") or "output.txt")
     return RunRequest(settings, args.db or default_db_path(), output, note, args.resume)

@@ -22,8 +22,6 @@ import aiosqlite
 
 from igentai_tui.engine.normalize import Forms
 
-SCHEMA_VERSION = 2
-
 # Each migration: (version, description, SQL). Never edit one that has shipped; add another.
 MIGRATIONS: list[tuple[int, str, str]] = [
     (
@@ -106,7 +104,27 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        3,
+        "routing: each arm's share of requests when routing moved traffic, and why",
+        """
+        CREATE TABLE IF NOT EXISTS routing (
+            id INTEGER PRIMARY KEY,
+            run_id INTEGER NOT NULL REFERENCES runs(id),
+            at TEXT NOT NULL,
+            arm TEXT NOT NULL,
+            share REAL NOT NULL,
+            score REAL,
+            unit TEXT,
+            reason TEXT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS routing_run ON routing(run_id, id);
+        """,
+    ),
 ]
+# Migrations are applied by number, each once, whatever else a file already has: a branch's
+# migration applies independently of the others.
+SCHEMA_VERSION = max(number for number, _, _ in MIGRATIONS)
 
 # Page cache of the writer: big enough that the key indexes of a 1M-entry run stay in memory.
 CACHE_KIB = 64 * 1024
@@ -266,16 +284,17 @@ class Store:
 
     async def _migrate(self, existing: bool) -> None:
         c = self._conn
-        version = 0
+        applied: set[int] = set()
         if existing:
-            rows = await c.execute_fetchall("SELECT max(version) FROM schema_migrations")
-            version = rows[0][0] or 0
+            rows = await c.execute_fetchall("SELECT version FROM schema_migrations")
+            applied = {r[0] for r in rows}
+        version = max(applied, default=0)
         if version > SCHEMA_VERSION:
             raise StoreError(
                 f"{self.path} was written by a newer igentai (schema v{version}; this one knows "
                 f"v{SCHEMA_VERSION}): upgrade igentai to read it"
             )
-        if version == SCHEMA_VERSION:
+        if applied >= {number for number, _, _ in MIGRATIONS}:
             return
         await c.execute("BEGIN IMMEDIATE")
         try:
@@ -284,7 +303,7 @@ class Store:
                 "description TEXT NOT NULL, applied_at TEXT NOT NULL)"
             )
             for number, description, sql in MIGRATIONS:
-                if number > version:
+                if number not in applied:
                     for statement in filter(str.strip, sql.split(";")):
                         await c.execute(statement)
                     await c.execute(
@@ -462,6 +481,15 @@ class Store:
                 await c.execute("ROLLBACK")
             raise
         return outcomes
+
+    async def record_routing(self, run_id: int, at: float, decisions: Sequence[Any]) -> None:
+        """Store routing decisions (engine/routing.py `Decision`s), all at wall time `at`."""
+        when = utc_iso(at)
+        await self._conn.executemany(
+            "INSERT INTO routing (run_id, at, arm, share, score, unit, reason) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(run_id, when, d.arm, d.share, d.score, d.unit, d.reason) for d in decisions],
+        )
 
     async def _record(
         self, run_id: int, batches: Sequence[Batch], max_new: int | None

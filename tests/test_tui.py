@@ -357,6 +357,35 @@ async def test_start_screen_collects_the_run(tmp_path: Path) -> None:
     assert app.result.snapshot.total.requests == 6
 
 
+async def test_start_screen_picks_the_routing(tmp_path: Path) -> None:
+    app = make_app(tmp_path, topic=None)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, StartScreen))
+        from textual.widgets import Input, Select
+
+        screen = app.screen
+        assert screen.query_one("#optimize", Select).display
+        assert not screen.query_one("#weights", Input).display
+        screen.query_one("#routing", Select).value = "weighted"
+        await pilot.pause()
+        assert screen.query_one("#weights", Input).display
+        assert not screen.query_one("#optimize", Select).display
+        screen.query_one("#weights", Input).value = "sim:fast=2"
+        screen.query_one("#stop-kind", Select).value = "max_requests"
+        await pilot.pause()
+        screen.query_one("#stop-value", Input).value = "4"
+        await pilot.click("#topic")
+        await pilot.press(*"Board games", "enter")
+        assert "not one of the run's providers" in terminal_output(app)[1]
+        screen.query_one("#weights", Input).value = "sim=2"
+        await pilot.click("#topic")
+        await pilot.press("enter")
+        await until(pilot, lambda: app.run_closed)
+    assert app.request is not None
+    s = app.request.settings
+    assert (s.routing, s.weights) == ("weighted", {"sim:default": 2.0})
+
+
 async def test_start_screen_rejects_bad_values_and_escape_quits(tmp_path: Path) -> None:
     app = make_app(tmp_path, topic=None)
     async with app.run_test(size=SIZE) as pilot:

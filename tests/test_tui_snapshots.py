@@ -49,6 +49,7 @@ def tally(
         "output_tokens": tokens_out,
         "cost_usd": cost,
         "unique_per_min": per_min,
+        "requests_per_min": requests // 8,
         "yield_": new / returned if returned else None,
         "tokens_per_new": (tokens_in + tokens_out) / new if new else None,
         "cost_per_new": cost / new if cost is not None and new else None,
@@ -170,6 +171,7 @@ class SyntheticApp(IgentaiApp):
             limits=Limits(max_unique=5000),
             db=Path("igentai.db"),
             output=Path("output.txt"),
+            routing="adaptive, per dollar",
         )
         self.push_screen(RunScreen(synthetic_model(), FakeControls(), info))
 

@@ -51,7 +51,8 @@ class Tally:
     cost_known: bool = True
     errors_by_kind: Counter[str] = field(default_factory=Counter)
     latencies: deque[float] = field(default_factory=lambda: deque(maxlen=2048))
-    window: Window = field(default_factory=Window)
+    window: Window = field(default_factory=Window)  # new entries
+    calls: Window = field(default_factory=Window)  # requests
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +69,7 @@ class TallyView:
     output_tokens: int
     cost_usd: float | None
     unique_per_min: int
+    requests_per_min: int
     yield_: float | None
     tokens_per_new: float | None
     cost_per_new: float | None
@@ -159,6 +161,7 @@ def _view(t: Tally, now: float) -> TallyView:
         output_tokens=t.output_tokens,
         cost_usd=t.cost_usd if t.cost_known else None,
         unique_per_min=t.window.count(now),
+        requests_per_min=t.calls.count(now),
         yield_=t.new / t.returned if t.returned else None,
         tokens_per_new=(t.input_tokens + t.output_tokens) / t.new if t.new else None,
         cost_per_new=t.cost_usd / t.new if t.new and t.cost_known else None,
@@ -237,6 +240,7 @@ class Metrics:
             t.dup_exact += dup_exact
             t.dup_variant += dup_variant
             t.window.add(now, new)
+            t.calls.add(now, 1)
         self.unique += new
 
     def record_counts(self, changes: Iterable[tuple[int, int]]) -> None:

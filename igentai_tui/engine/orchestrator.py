@@ -37,6 +37,7 @@ from igentai_tui.engine.prompts import (
     list_prompt,
     subtopics_prompt,
 )
+from igentai_tui.engine.routing import Outcome, make_router
 from igentai_tui.engine.throttle import Throttle
 from igentai_tui.output import OutputFile
 from igentai_tui.providers.base import (
@@ -107,6 +108,9 @@ class RunSettings:
     request_size: int = 50
     context_tokens: int = 3000  # budget for the "already found" part of a prompt
     partitions: bool = True  # split the topic into subtopics (False: mine it whole)
+    routing: str = "adaptive"  # see engine/routing.py
+    optimize: str = "cost"  # what adaptive routing scores arms on: cost, tokens, speed
+    weights: dict[str, float] = field(default_factory=dict)  # arm -> weight, for "weighted"
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -170,6 +174,11 @@ class Orchestrator:
         self._stopped = asyncio.Event()
         self.metrics = Metrics(self.clock.monotonic())
         self.run_row: RunRow | None = None
+        labels = [a.label for a in settings.arms]
+        self.router = make_router(
+            settings.routing, labels, objective=settings.optimize, weights=settings.weights,
+            seed=settings.seed,
+        )  # fmt: skip
 
     # -- front-end side --------------------------------------------------------------------
 
@@ -248,16 +257,20 @@ class Orchestrator:
             p.resume()
 
     def add_producer(self, arm: str | None = None) -> int | None:
-        """Start one more producer, on `arm` or on the least used usable arm."""
+        """Start one more producer: pinned to `arm`, or where routing places it."""
         with self._lock:
             if self._end is not None:
                 return None
-            arm = arm or self._least_used_arm()
+            pinned = arm is not None
+            usable = [a.label for a in self.settings.arms if not self._arm_disabled(a.label)]
+            now = self.clock.monotonic()
+            arm = arm or self.router.place(usable, now) or self._least_used_arm()
             if arm is None:
                 return None
             pid = self._next_pid
             self._next_pid += 1
             producer = Producer(pid, self, arm)
+            producer.pinned = pinned
             self.producers[pid] = producer
         self._spawn(producer.run, f"producer-{pid}")
         return pid
@@ -281,20 +294,25 @@ class Orchestrator:
             while True:
                 if self._end is not None or producer.stopping:
                     return None
-                arm = producer.arm
-                if self._arm_disabled(arm) or self._throttled(arm):
-                    alt = self._least_used_arm(skip_throttled=True)
-                    if alt is None:
-                        if self._least_used_arm() is None:
-                            return None  # no usable provider left
-                        self._cond.wait(0.25)  # every usable account is at its cap
-                        continue
-                    arm = alt
+                ready = [
+                    a.label
+                    for a in s.arms
+                    if not (self._arm_disabled(a.label) or self._throttled(a.label))
+                ]
+                if not ready:
+                    if self._least_used_arm() is None:
+                        return None  # no usable provider left
+                    self._cond.wait(0.25)  # every usable account is at its concurrency cap
+                    continue
                 if s.limits.max_requests is not None and self._issued >= s.limits.max_requests:
                     self._stop_from_thread("request limit reached", "completed")
                     return None
                 task = self.partitions.next(reopen=not s.limits.until_saturated)
                 if task is not None:
+                    if producer.pinned and producer.arm in ready:
+                        arm = producer.arm
+                    else:
+                        arm = self.router.choose(producer.arm, ready, self.clock.monotonic())
                     break
                 if s.limits.until_saturated and self.partitions.exhausted():
                     self._stop_from_thread(SATURATED, "completed")
@@ -415,12 +433,8 @@ class Orchestrator:
         account = _account(arm)
         return self._throttle.at_cap(account, self._inflight[account])
 
-    def _least_used_arm(self, skip_throttled: bool = False) -> str | None:
-        counts = {
-            a.label: 0
-            for a in self.settings.arms
-            if not self._arm_disabled(a.label) and not (skip_throttled and self._throttled(a.label))
-        }
+    def _least_used_arm(self) -> str | None:
+        counts = {a.label: 0 for a in self.settings.arms if not self._arm_disabled(a.label)}
         if not counts:
             return None
         for p in self.producers.values():
@@ -524,18 +538,30 @@ class Orchestrator:
             a = it.assignment
             if call.error_kind is None:
                 self.metrics.record_lag(before - a.unique_at_assign, now - a.assigned_at)
+            tokens = call.input_tokens + call.output_tokens
             with self._cond:  # a partition counts as busy until its result is in
                 p = self.partitions.by_name[a.partition or ""]
                 self.partitions.released(p, a.plan)
                 if a.plan and call.error_kind is not None:
                     self.partitions.plan_failed(p)
                 elif call.error_kind is None and not a.plan:
-                    tokens = call.input_tokens + call.output_tokens
                     self.partitions.observe(
                         p, it.batch.candidates, len(out.new), tokens, a.context_tokens
                     )
+                if not a.plan or call.error_kind is not None:  # a split finds no entries
+                    outcome = Outcome(
+                        call.latency_s or 0.0, tokens, call.cost_usd, len(out.new), call.error_kind
+                    )
+                    self.router.observe(it.arm, outcome, now)
                 self._cond.notify_all()
             found.extend(FoundEntry(e.text, it.pid, it.arm, call.partition) for e in out.new)
+        with self._lock:
+            decisions = self.router.report(now)
+        if decisions:
+            try:
+                await self.store.record_routing(self.run_row.id, self.clock.now(), decisions)
+            except Exception as exc:  # the record is for the user; the run goes on
+                self._publish(Notice(f"could not store routing decisions: {exc}", "error"))
         if found:
             self.output.append([f.text for f in found])
             self._publish(NewEntries(tuple(found)))

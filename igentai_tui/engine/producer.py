@@ -55,6 +55,7 @@ class Producer:
     def __init__(self, pid: int, orchestrator: Orchestrator, arm: str) -> None:
         self.pid = pid
         self.arm = arm
+        self.pinned = False  # added on an arm the user chose: routing leaves it there
         self.state = "starting"
         self.partition: str | None = None
         self.last_error: str | None = None

@@ -34,6 +34,7 @@ from igentai_tui.cli import (
 from igentai_tui.engine.clock import Clock
 from igentai_tui.engine.events import Notice
 from igentai_tui.engine.orchestrator import Orchestrator, RunResult
+from igentai_tui.engine.routing import PER
 from igentai_tui.engine.sanitize import display_text
 from igentai_tui.output import OutputError, OutputFile, repair
 from igentai_tui.providers import SpecError, make_provider
@@ -168,6 +169,7 @@ class IgentaiApp(App[int]):
             output=request.output,
             producers=s.producers,
             note=request.note,
+            routing=s.routing + (f", per {PER[s.optimize]}" if s.routing == "adaptive" else ""),
         )
         self.run_screen = RunScreen(self.model, orc, info)
         await self.push_screen(self.run_screen)

@@ -41,6 +41,7 @@ class RunInfo:
     producers: int = 5
     note: str = ""
     uid: str = ""
+    routing: str = ""  # e.g. "adaptive, per cost"
 
     @property
     def sim_only(self) -> bool:

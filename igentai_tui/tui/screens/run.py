@@ -142,7 +142,8 @@ class RunScreen(Screen[None]):
         self.query_one("#throughput").border_title = "Throughput"
         self.query_one("#producers").border_title = "Producers"
         self.query_one("#recent").border_title = "Recent entries"
-        self.query_one("#providers").border_title = "Providers"
+        routing = f" · routing: {self.info.routing}" if self.info.routing else ""
+        self.query_one("#providers").border_title = f"Providers{routing} · share of last minute"
         self.query_one(ProducersTable).focus()
         self.refresh_panels()
         self.set_interval(1 / REFRESH_HZ, self.refresh_panels)

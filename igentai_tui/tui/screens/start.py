@@ -18,6 +18,7 @@ from textual.widgets import Button, Footer, Input, Label, Select, SelectionList,
 from textual.widgets.selection_list import Selection
 
 from igentai_tui.cli import DEFAULT_PRODUCERS, RunRequest, UsageError, build_parser, run_request
+from igentai_tui.engine.routing import OBJECTIVES, STRATEGIES
 from igentai_tui.providers import DEFAULT_MODELS, IMPLEMENTED, KEY_ENV, SpecError, parse_specs
 
 # (label, value, flag, placeholder) for each kind of stop condition.
@@ -30,6 +31,12 @@ STOPS = (
     ("after a time", "duration", "--duration", "e.g. 90s, 5m, 1h"),
     ("when the topic looks exhausted", "saturated", "--until-saturated", ""),
 )
+ROUTING_HELP = {
+    "adaptive": "learns the best, per",
+    "fixed": "producers stay",
+    "round-robin": "in turn",
+    "weighted": "by weights",
+}
 SIM_ONLY_NOTE = (
     "Only sim is available: the built-in offline simulator. Its entries are simulated, not "
     "answers from a real LLM. Set {keys} to use a real model."
@@ -152,6 +159,25 @@ class StartScreen(Screen[RunRequest]):
                         id="stop-kind",
                     )
                     yield Input(stop_value, id="stop-value")
+                yield Label("Routing")
+                with Horizontal(id="routing-row"):
+                    yield Select(
+                        [(f"{name}: {ROUTING_HELP[name]}", name) for name in STRATEGIES],
+                        value=args.routing or "adaptive",
+                        allow_blank=False,
+                        id="routing",
+                    )
+                    yield Select(
+                        [(name, name) for name in OBJECTIVES],
+                        value=args.optimize or "cost",
+                        allow_blank=False,
+                        id="optimize",
+                    )
+                    yield Input(
+                        args.weights or "",
+                        placeholder="e.g. sim:default=3,sim:fast=1",
+                        id="weights",
+                    )
             yield Button("Start (enter)", variant="primary", id="start")
         yield Footer()
 
@@ -159,7 +185,14 @@ class StartScreen(Screen[RunRequest]):
         for inp in self.query(Input):
             inp.cursor_blink = self._blink
         self._stop_kind_changed()
+        self._routing_changed()
         self.query_one("#topic", Input).focus()
+
+    @on(Select.Changed, "#routing")
+    def _routing_changed(self) -> None:
+        routing = self.query_one("#routing", Select).value
+        self.query_one("#optimize", Select).display = routing == "adaptive"
+        self.query_one("#weights", Input).display = routing == "weighted"
 
     @on(Select.Changed, "#stop-kind")
     def _stop_kind_changed(self) -> None:
@@ -197,6 +230,12 @@ class StartScreen(Screen[RunRequest]):
             argv += [flag, value]
         elif flag:
             argv.append(flag)
+        routing = str(self.query_one("#routing", Select).value)
+        argv += ["--routing", routing]
+        if routing == "adaptive":
+            argv += ["--optimize", str(self.query_one("#optimize", Select).value)]
+        if routing == "weighted":
+            argv += ["--weights", self.query_one("#weights", Input).value.strip()]
         form = build_parser().parse_args([*argv, "--", topic])
         args = copy.copy(self._args)
         for name in (
@@ -209,6 +248,9 @@ class StartScreen(Screen[RunRequest]):
             "max_cost",
             "duration",
             "until_saturated",
+            "routing",
+            "optimize",
+            "weights",
         ):
             setattr(args, name, getattr(form, name))
         args.headless = False

@@ -12,8 +12,9 @@ from igentai_tui.tui.widgets.table import KeyedTable, cell
 
 
 def provider_cells(
-    arm: str, view: TallyView | None, producers: int, total_requests: int, color: str
+    arm: str, view: TallyView | None, producers: int, recent_requests: int, color: str
 ) -> list[Text]:
+    """One row; `share` is the arm's share of the requests of the last minute."""
     label = Text.assemble(("■ ", color), safe(arm, ARM_MAX), no_wrap=True, end="")
     if view is None:
         return [label, cell(str(producers))] + [cell(DASH, "dim")] * 10
@@ -21,7 +22,7 @@ def provider_cells(
     if per_new is None and view.cost_usd is not None and view.new:
         per_new = view.cost_usd / view.new
     per_1k = per_new * 1000 if per_new is not None else None
-    share = view.requests / total_requests if total_requests else None
+    share = view.requests_per_min / recent_requests if recent_requests else None
     return [
         label,
         cell(str(producers)),
@@ -64,7 +65,7 @@ class ProvidersTable(KeyedTable):
         colors: dict[str, str],
     ) -> None:
         views = snap.arms if snap else {}
-        total = snap.total.requests if snap else 0
+        total = snap.total.requests_per_min if snap else 0
         order = list(arms) + sorted(set(views) - set(arms))
         self.sync(
             [
