@@ -46,7 +46,7 @@ from igentai_tui.providers.base import (
     ProviderError,
     RateLimited,
 )
-from igentai_tui.store import Batch, PartitionRow, RunRow, Store
+from igentai_tui.store import Batch, BatchOutcome, PartitionRow, RunRow, Store
 
 Spawn = Callable[[Callable[[], None], str], None]
 """How a front end starts a producer: call `target` in a new thread named `name`."""
@@ -133,6 +133,7 @@ class _Item:
     pid: int
     arm: str
     holds_slot: bool = True
+    stored: threading.Event = field(default_factory=threading.Event)
 
 
 class Orchestrator:
@@ -362,13 +363,15 @@ class Orchestrator:
             p = self.partitions.by_name[a.partition or ""]
             made = self.partitions.planned(p, lines)
             self._cond.notify_all()
-        if made:
-            where = p.label or "the topic"
+        where = p.label or "the topic"
+        if made and p.plans > 1:
+            self._post(Notice(f"{len(made)} more subtopics of {where}", "information"))
+        elif made:
             how = "by first letter" if made[0].letter else f"into {len(made)} subtopics"
             self._post(Notice(f"split {where} {how}", "information"))
 
     def submit(self, batch: Batch, assignment: Assignment) -> None:
-        """Hand a batch to the ingest loop; blocks while the loop is far behind."""
+        """Hand a batch to the ingest loop and wait until it is stored (or the run ends)."""
         item = _Item(batch, assignment, batch.call.producer, assignment.arm)
         with self._cond:
             account = _account(assignment.arm)
@@ -382,6 +385,10 @@ class Orchestrator:
                 break
         if self._queue is not None:
             self._in_loop(self._queue.put_nowait, item)
+        # Wait until it is stored, so that the producer's next prompt knows what it found.
+        while not item.stored.wait(0.1):
+            if self._end is not None:
+                break
 
     def provider_failed(self, producer: Producer, a: Assignment, exc: ProviderError) -> None:
         """Act on a provider error that affects more than this producer."""
@@ -510,11 +517,21 @@ class Orchestrator:
         except Exception as exc:
             self._publish(Notice(f"could not store results: {exc}", "error"))
             self.stop(f"database error: {exc}", "failed")
+            for it in items:
+                it.stored.set()
             return
         finally:
             for it in items:
                 if it.holds_slot:
                     self._slots.release()
+        try:
+            await self._account_items(items, outcomes)
+        finally:
+            for it in items:
+                it.stored.set()
+
+    async def _account_items(self, items: list[_Item], outcomes: list[BatchOutcome]) -> None:
+        """Metrics, partitions, routing, output and events for stored batches."""
         now = self.clock.monotonic()
         found: list[FoundEntry] = []
         for it, out in zip(items, outcomes, strict=True):

@@ -104,9 +104,10 @@ class Producer:
                 assignment = self._orc.assignment(self)
                 if assignment is None:
                     break
+                moved = (assignment.arm, assignment.partition) != (self.arm, self.partition)
                 self.arm = assignment.arm
                 self.partition = assignment.partition
-                self._set_state("running")
+                self._set_state("running", force=moved)
                 self._call(assignment)
         finally:
             self._set_state("stopped")
@@ -201,7 +202,7 @@ class Producer:
         self._wake.clear()
         self._orc.clock.sleep(seconds, self._stop)
 
-    def _set_state(self, state: str) -> None:
-        if state != self.state:
+    def _set_state(self, state: str, force: bool = False) -> None:
+        if force or state != self.state:
             self.state = state
             self._orc.producer_changed(self)
