@@ -7,19 +7,20 @@ never change it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import io
 import json
 import sqlite3
 import sys
 from collections.abc import Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from igentai_tui.config import config_dir, default_db_path
+from igentai_tui.engine.clock import span
 from igentai_tui.engine.metrics import coverage
-from igentai_tui.store import SCHEMA_VERSION
+from igentai_tui.store import SCHEMA_VERSION, parse_utc
 
 FORMATS = ("txt", "csv", "jsonl", "md")
 PROVENANCE = ("provider", "model", "producer", "partition", "first_seen", "times_proposed")
@@ -77,12 +78,42 @@ def resolve_run(con: sqlite3.Connection, ref: str) -> sqlite3.Row:
     return rows[0]
 
 
-def _duration(row: sqlite3.Row) -> float | None:
-    if row["ended_at"] is None:
-        return None
-    fmt = "%Y-%m-%dT%H:%M:%S.%fZ"
-    start = datetime.strptime(row["started_at"], fmt)
-    return (datetime.strptime(row["ended_at"], fmt) - start).total_seconds()
+def _sessions(con: sqlite3.Connection, run: sqlite3.Row) -> list[dict[str, Any]]:
+    """Each start and resume of a run, with its length and the idle gap before it."""
+    rows: list[Any] = [run]
+    with contextlib.suppress(sqlite3.OperationalError):  # a database from before sessions
+        rows = (
+            con.execute(
+                "SELECT started_at, ended_at, status, stop_reason FROM sessions WHERE run_id = ? "
+                "ORDER BY id",
+                (run["id"],),
+            ).fetchall()
+            or rows
+        )
+    out: list[dict[str, Any]] = []
+    previous_end: float | None = None
+    for r in rows:
+        start = parse_utc(r["started_at"])
+        end = parse_utc(r["ended_at"]) if r["ended_at"] else None
+        out.append(
+            {
+                "started": r["started_at"],
+                "ended": r["ended_at"],
+                "duration_s": None if end is None else end - start,
+                "gap_before_s": None if previous_end is None else start - previous_end,
+                "status": r["status"],
+                "stop_reason": r["stop_reason"],
+            }
+        )
+        previous_end = end
+    return out
+
+
+def _duration(con: sqlite3.Connection, run: sqlite3.Row) -> float | None:
+    """Time the run was active (idle gaps between sessions left out); None while running or
+    after a crash."""
+    spans = [s["duration_s"] for s in _sessions(con, run)]
+    return None if None in spans else sum(spans)
 
 
 def _runs(con: sqlite3.Connection) -> list[dict[str, Any]]:
@@ -99,7 +130,8 @@ def _runs(con: sqlite3.Connection) -> list[dict[str, Any]]:
                 "id": r["uid"],
                 "topic": r["topic"],
                 "started": r["started_at"],
-                "duration_s": _duration(r),
+                "duration_s": _duration(con, r),
+                "sessions": len(_sessions(con, r)),
                 "status": r["status"],
                 "stop_reason": r["stop_reason"],
                 "entries": entries.fetchone()[0],
@@ -208,7 +240,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def run_stats(con: sqlite3.Connection, run: sqlite3.Row) -> dict[str, Any]:
     """Per provider:model and per partition figures, and the coverage estimate."""
-    minutes = max((_duration(run) or 0) / 60, 1e-9)
+    active = _duration(con, run)
+    minutes = max((active or 0) / 60, 1e-9)
 
     def group(expr: str) -> dict[str, dict[str, Any]]:
         out = {}
@@ -226,7 +259,7 @@ def run_stats(con: sqlite3.Connection, run: sqlite3.Row) -> dict[str, Any]:
                 "input_tokens": r["tin"],
                 "output_tokens": r["tout"],
                 "cost_usd": r["cost"] if r["priced"] == r["requests"] else None,
-                "unique_per_min": r["new"] / minutes if run["ended_at"] else None,
+                "unique_per_min": r["new"] / minutes if active else None,
                 "errors": r["errors"],
             }
         return out
@@ -245,6 +278,8 @@ def run_stats(con: sqlite3.Connection, run: sqlite3.Row) -> dict[str, Any]:
         "topic": run["topic"],
         "status": run["status"],
         "entries": observed,
+        "active_s": active,
+        "sessions": _sessions(con, run),
         "providers": group("provider || ':' || model"),
         "partitions": group("partition"),
         "coverage": cov.as_dict(),
@@ -259,6 +294,18 @@ def cmd_stats(args: argparse.Namespace) -> int:
         return 0
     print(f"run {stats['run_id']} · {_short(stats['topic'], 60)} · {stats['status']} · "
           f"{stats['entries']:,} entries")  # fmt: skip
+    if len(stats["sessions"]) > 1:
+        print()
+        rows = [
+            (
+                i, s["started"][:19].replace("T", " "),
+                "" if s["duration_s"] is None else span(s["duration_s"]),
+                "" if s["gap_before_s"] is None else span(s["gap_before_s"]),
+                s["status"] or "", _short(s["stop_reason"] or "", 40),
+            )
+            for i, s in enumerate(stats["sessions"], 1)
+        ]  # fmt: skip
+        print(_table(["session", "started", "active", "idle before", "status", "reason"], rows))
     for title, key in (("provider:model", "providers"), ("partition", "partitions")):
         rows = [
             (

@@ -121,6 +121,23 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE INDEX IF NOT EXISTS routing_run ON routing(run_id, id);
         """,
     ),
+    (
+        4,
+        "sessions: each start and resume of a run",
+        """
+        CREATE TABLE sessions (
+            id INTEGER PRIMARY KEY,
+            run_id INTEGER NOT NULL REFERENCES runs(id),
+            started_at TEXT NOT NULL,
+            ended_at TEXT,
+            status TEXT,
+            stop_reason TEXT
+        );
+        CREATE INDEX sessions_run ON sessions(run_id, id);
+        INSERT INTO sessions (run_id, started_at, ended_at, status, stop_reason)
+            SELECT id, started_at, ended_at, status, stop_reason FROM runs;
+        """,
+    ),
 ]
 # Migrations are applied by number, each once, whatever else a file already has: a branch's
 # migration applies independently of the others.
@@ -141,6 +158,11 @@ def utc_iso(ts: float | None = None) -> str:
     """ISO-8601 UTC with milliseconds, the one time format of the database."""
     dt = datetime.now(UTC) if ts is None else datetime.fromtimestamp(ts, UTC)
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+
+
+def parse_utc(text: str) -> float:
+    """The POSIX time of a database timestamp (see `utc_iso`)."""
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC).timestamp()
 
 
 @dataclass(slots=True)
@@ -339,12 +361,24 @@ class Store:
         )
         run = await self.get_run(cur.lastrowid or 0)
         assert run is not None
+        await self._start_session(run.id, started_at)
         return run
 
+    async def _start_session(self, run_id: int, at: float) -> None:
+        await self._conn.execute(
+            "INSERT INTO sessions (run_id, started_at) VALUES (?, ?)", (run_id, utc_iso(at))
+        )
+
     async def finish_run(self, run_id: int, status: str, stop_reason: str, ended_at: float) -> None:
+        end = (status, stop_reason, utc_iso(ended_at))
         await self._conn.execute(
             "UPDATE runs SET status = ?, stop_reason = ?, ended_at = ? WHERE id = ?",
-            (status, stop_reason, utc_iso(ended_at), run_id),
+            (*end, run_id),
+        )
+        await self._conn.execute(
+            "UPDATE sessions SET status = ?, stop_reason = ?, ended_at = ? "
+            "WHERE id = (SELECT max(id) FROM sessions WHERE run_id = ?)",
+            (*end, run_id),
         )
 
     async def get_run(self, run_id: int | str) -> RunRow | None:
@@ -379,8 +413,10 @@ class Store:
                 f"run {run.uid} is live in another process; stop it first or wait for it to end"
             ) from None
 
-    async def reopen_run(self, run_id: int, settings: dict[str, Any]) -> RunRow:
-        """Mark a stopped or crashed run running again, with its (possibly new) settings."""
+    async def reopen_run(self, run_id: int, settings: dict[str, Any], at: float) -> RunRow:
+        """Mark a stopped or crashed run running again, with its (possibly new) settings, in a
+        new session."""
+        await self._start_session(run_id, at)
         await self._conn.execute(
             "UPDATE runs SET status = 'running', stop_reason = NULL, ended_at = NULL, "
             "settings = ? WHERE id = ?",
@@ -421,6 +457,17 @@ class Store:
             freq, requests, tin, tout, cost, [PartitionRow(*r) for r in parts],
             [tuple(r) for r in seen],  # type: ignore[misc]
         )  # fmt: skip
+
+    async def idle_since(self, run_id: int) -> str | None:
+        """When a stopped or crashed run was last active: its last session's end, or for a
+        crash (no end) the start of its last call or session."""
+        rows = await self._conn.execute_fetchall(
+            "SELECT coalesce(s.ended_at, max(s.started_at, coalesce((SELECT max(started_at) "
+            "FROM calls WHERE run_id = s.run_id), ''))) FROM sessions s WHERE s.run_id = ? "
+            "ORDER BY s.id DESC LIMIT 1",
+            (run_id,),
+        )
+        return rows[0][0] if rows else None
 
     async def save_partitions(self, run_id: int, rows: Sequence[PartitionRow], at: float) -> None:
         """Insert or update partitions of a run."""

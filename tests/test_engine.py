@@ -324,10 +324,16 @@ async def test_a_resumed_run_continues_its_partitions(tmp_path: Path) -> None:
     store = await Store.open(tmp_path / "igentai.db")
     output = OutputFile(tmp_path / "output.txt")
     orc = Orchestrator(settings, store, {"sim:instant": sim}, output)
+    notices: list[str] = []
+    orc.subscribe(lambda e: notices.append(e.message) if isinstance(e, Notice) else None)
     await orc.run(resume=first.run)
     output.close()
     await store.close()
+    assert any(m.startswith("resumed after ") and " idle: " in m for m in notices), notices
     con = sqlite3.connect(tmp_path / "igentai.db")
+    sessions = con.execute("SELECT started_at, ended_at, status FROM sessions").fetchall()
+    assert len(sessions) == 2 and all(end and status for _, end, status in sessions)
+    assert sessions[0][1] <= sessions[1][0]  # the second began after the first ended
     plans = con.execute(
         "SELECT count(*) FROM calls WHERE prompt_version = 'subtopics-v2' AND partition IS NULL"
     ).fetchone()[0]

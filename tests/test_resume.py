@@ -68,6 +68,14 @@ def test_resume_after_sigkill(tmp_path: Path) -> None:
     con = sqlite3.connect(tmp_path / "igentai.db")
     assert con.execute("SELECT count(*), max(status) FROM runs").fetchone() == (1, "completed")
     con.close()
+    # The crash and the gap are visible: two sessions, the first never ended.
+    assert "idle: " in r.stderr
+    stats = json.loads(
+        igentai("stats", "last", "--json", "--db", "igentai.db", cwd=tmp_path).stdout
+    )
+    first, second = stats["sessions"]
+    assert first["ended"] is None and second["status"] == "completed"
+    assert stats["active_s"] is None  # the crashed session's length is unknown
 
 
 def test_resuming_a_live_run_is_refused(tmp_path: Path) -> None:

@@ -48,3 +48,14 @@ class FakeClock(Clock):
     def sleep(self, seconds: float, wake: threading.Event | None = None) -> None:
         self.advance(seconds)
         time.sleep(0)  # let other threads run
+
+
+def span(seconds: float) -> str:
+    """A length of time in words: 5 s, 30 s, 2 min, 1.5 h, 3.2 d."""
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min" if seconds % 60 == 0 else f"{seconds / 60:.1f} min"
+    if seconds < 86400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} d"

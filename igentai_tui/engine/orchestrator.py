@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from igentai_tui.engine.clock import Clock
+from igentai_tui.engine.clock import Clock, span
 from igentai_tui.engine.events import (
     Event,
     FoundEntry,
@@ -46,7 +46,7 @@ from igentai_tui.providers.base import (
     ProviderError,
     RateLimited,
 )
-from igentai_tui.store import Batch, BatchOutcome, PartitionRow, RunRow, Store
+from igentai_tui.store import Batch, BatchOutcome, PartitionRow, RunRow, Store, parse_utc
 
 Spawn = Callable[[Callable[[], None], str], None]
 """How a front end starts a producer: call `target` in a new thread named `name`."""
@@ -200,7 +200,8 @@ class Orchestrator:
             self.store.lock_run(self.run_row)
         else:
             self.store.lock_run(resume)
-            self.run_row = await self.store.reopen_run(resume.id, s.as_dict())
+            idle = await self.store.idle_since(resume.id)
+            self.run_row = await self.store.reopen_run(resume.id, s.as_dict(), self.clock.now())
             state = await self.store.run_state(resume.id)
             self.metrics.restore(
                 state.proposal_counts,
@@ -211,6 +212,9 @@ class Orchestrator:
             )
             self.partitions.restore(state.partitions, state.seen)
             self._issued = state.requests
+            gap = f" after {span(self.clock.now() - parse_utc(idle))} idle" if idle else ""
+            found = sum(n for _, n in state.proposal_counts)
+            self._publish(Notice(f"resumed{gap}: {found:,} entries so far", "information"))
         for _ in range(s.producers):
             self.add_producer()
         if self._end is not None:  # stopped before the loop was known

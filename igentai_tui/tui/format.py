@@ -82,15 +82,6 @@ def clock(seconds: float) -> str:
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
 
 
-def span(seconds: float) -> str:
-    """A bucket width: 5 s, 30 s, 2 min."""
-    if seconds < 60:
-        return f"{seconds:.0f} s"
-    if seconds < 3600:
-        return f"{seconds / 60:.0f} min" if seconds % 60 == 0 else f"{seconds / 60:.1f} min"
-    return f"{seconds / 3600:.1f} h"
-
-
 def latency(seconds: float | None) -> str:
     if seconds is None:
         return DASH
