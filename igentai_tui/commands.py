@@ -19,7 +19,7 @@ from typing import Any
 
 from igentai_tui.config import config_dir, default_db_path
 from igentai_tui.engine.metrics import coverage
-from igentai_tui.store import SCHEMA_VERSION
+from igentai_tui.store import BUSY_TIMEOUT_MS, SCHEMA_VERSION, explain_error
 
 FORMATS = ("txt", "csv", "jsonl", "md")
 PROVENANCE = ("provider", "model", "producer", "partition", "first_seen", "times_proposed")
@@ -37,13 +37,13 @@ def open_readonly(path: Path) -> sqlite3.Connection:
         raise CommandError(f"database path {path} is a directory, not a file")
     try:
         con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-        con.execute("PRAGMA busy_timeout = 5000")
+        con.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master")}
         if "schema_migrations" not in tables:
             raise CommandError(f"{path} is not an igentai database")
         version = con.execute("SELECT max(version) FROM schema_migrations").fetchone()[0]
     except sqlite3.DatabaseError as exc:
-        raise CommandError(f"{path} is not a valid SQLite database ({exc})") from None
+        raise CommandError(explain_error(path, exc)) from None
     if version > SCHEMA_VERSION:
         raise CommandError(
             f"{path} was written by a newer igentai (schema v{version}; this one knows "
