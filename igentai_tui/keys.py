@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 
 from igentai_tui.config import config_dir
 from igentai_tui.providers import KEY_ENV
+from igentai_tui.redact import register_secret
 
 KEYS_FILE = "keys.json"
 CONFIG_FILE = "config.toml"
@@ -205,20 +206,19 @@ def get_key(provider: str, env: Mapping[str, str] | None = None) -> str | None:
     """The API key for `provider`: its env var, else keys.json, else config.toml [keys]."""
     env = os.environ if env is None else env
     var = KEY_ENV.get(provider)
-    if var and env.get(var):
-        return env[var].strip()
-    try:
-        found = _read_keys_file().get(provider)
-    except ConfigError:
-        found = None
-    if found:
-        return found.strip()
-    table = _quiet_config().get("keys")
-    if isinstance(table, Mapping):
-        value = table.get(provider)
-        if isinstance(value, str) and value.strip():
-            return value.strip()
-    return None
+    found = env.get(var) if var else None
+    if not found:
+        try:
+            found = _read_keys_file().get(provider)
+        except ConfigError:
+            found = None
+    if not found:
+        table = _quiet_config().get("keys")
+        found = table.get(provider) if isinstance(table, Mapping) else None
+    if not isinstance(found, str) or not found.strip():
+        return None
+    register_secret(found.strip())  # scrubbed from every message from now on
+    return found.strip()
 
 
 def set_key(provider: str, value: str) -> Path:

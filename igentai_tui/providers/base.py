@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Protocol, runtime_checkable
 
+from igentai_tui.redact import redact
+
 
 @dataclass(frozen=True, slots=True)
 class CompletionRequest:
@@ -45,7 +47,7 @@ class ProviderError(Exception):
     disables_provider: ClassVar[bool] = False
 
     def __init__(self, message: str, *, retry_after: float | None = None) -> None:
-        super().__init__(message)
+        super().__init__(redact(str(message)))  # no key in any message, whoever wrote it
         self.retry_after = retry_after
 
 
