@@ -183,16 +183,20 @@ def test_a_headless_run_leaks_no_key(
 
 async def test_the_tui_shows_no_key(setup: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     tmp = setup
+    arms = "openai,anthropic,gemini,sim:instant"  # sim keeps the run (and its WAL) going
     with Servers(monkeypatch):
-        app = make_app(tmp, "--providers", "openai,anthropic,gemini", "-n", "3", provider="real")
+        app = make_app(tmp, "--providers", arms, "-n", "4", provider="real")
         async with app.run_test(size=(160, 48)) as pilot:
-            await until(pilot, lambda: app.run_closed, timeout=20)  # all three keys refused
-            screen = app.screen
-            screen.refresh_panels()  # type: ignore[attr-defined]
+            await until(pilot, lambda: app.orc is not None and len(app.orc._disabled) == 3)
+            await until(pilot, lambda: app.model.found >= 20)
+            app.screen.refresh_panels()  # type: ignore[attr-defined]
             await pilot.pause(0.1)
             raw, text = terminal_output(app)
             svg = app.export_screenshot()
-    assert app.result is not None and app.result.status == "failed"
-    assert "disabled" in text or "no usable provider" in text  # the errors are on screen
+            live = [(p.name, p.read_bytes()) for p in tmp.iterdir() if p.is_file()]
+            await pilot.press("s")
+            await until(pilot, lambda: app.run_closed)
+    assert "t.db-wal" in {name for name, _ in live}  # scanned while the run was writing
+    assert "disabled" in text  # the errors are on screen, redacted
     files = [(p.name, p.read_bytes()) for p in tmp.iterdir() if p.is_file()]
-    assert leaks([*files, ("screen", raw), ("screenshot", svg)]) == []
+    assert leaks([*live, *files, ("screen", raw), ("screenshot", svg)]) == []
