@@ -167,10 +167,13 @@ _MD = str.maketrans(_MD_ESCAPES)
 
 
 def _md_cell(value: object) -> str:
-    """A table cell that renders as the literal text: no emphasis, code, link, image or HTML.
+    """A table cell that renders as the literal text on one row: no emphasis, code, link,
+    image or HTML.
     Bare URLs are broken up ("://" -> ":&#47;/", "www." -> "www&#46;") so Markdown viewers do
     not autolink them; they still read the same."""
-    text = str(value).translate(_MD)
+    from igentai_tui.engine.sanitize import clean_control  # one line: no CR, LF, tab, escape
+
+    text = clean_control(str(value)).translate(_MD)
     if "://" in text or "www." in text.lower():
         text = (
             text.replace("://", ":&#47;/").replace("www.", "www&#46;").replace("WWW.", "WWW&#46;")
@@ -197,7 +200,7 @@ def export_text(con: sqlite3.Connection, run_id: int, fmt: str, provenance: bool
         return "".join(json.dumps({c: r[c] for c in cols}, ensure_ascii=False) + "\n" for r in rows)
     if fmt == "csv":
         buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\n")
+        w = csv.writer(buf)  # RFC 4180: CRLF, and a cell holding CR or LF is quoted
         w.writerow(cols)
         w.writerows([_safe_cell(r[c]) for c in cols] for r in rows)
         return buf.getvalue()
