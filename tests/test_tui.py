@@ -417,9 +417,15 @@ HOSTILE = [
     "NUL\x00here",
     "\x9b31mcsi",
     "\u202eevil",
+    "\x1b]8;;http://evil.example\x07link\x1b]8;;\x07",
+    "\x85next\x8dline",
+    "zero\u200bwidth\u2066iso\u2069",
+    "L\u043euvre",
+    '=HYPERLINK("http://evil.example")',
     "L" * 10_240,
 ]
-FORBIDDEN = ("\x1b]", "\x1b[2J", "\x07", "\x00", "\x9b", "\u202e", "PWNED")
+FORBIDDEN = ("\x1b]", "\x1b[2J", "\x07", "\x00", "\x9b", "\u202e", "PWNED", "evil.example\x07",
+             "\x85", "\x8d", "\u200b", "\u2066", "]8;")  # fmt: skip
 
 
 async def test_hostile_entries_are_shown_literally(tmp_path: Path) -> None:
@@ -445,6 +451,8 @@ async def test_hostile_entries_are_shown_literally(tmp_path: Path) -> None:
         assert "[@click=app.quit]x[/]" in text
         assert "x [/] y" in text
         assert "[@click=app.quit]quit[/]" in text
+        assert "zerowidthiso" in text and "L\u043euvre" in text  # invisibles gone, letters kept
+        assert '=HYPERLINK("http://evil.example")' in text  # shown as typed, never a link
         assert "L" * 130 not in text  # bounded with an ellipsis
         assert "LLLL…" in text
         await pilot.click("#recent")  # a click on the literal [@click] text does nothing
