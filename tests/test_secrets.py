@@ -9,6 +9,7 @@ any run of 8 or more characters of any key.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -21,6 +22,7 @@ from fakes import anthropic_server as an
 from fakes import gemini_server as gm
 from fakes import openai_server as oa
 from fakes.server import Reply
+from rich.console import Console
 from test_tui import make_app, terminal_output, until
 
 from igentai_tui import keys, redact
@@ -200,3 +202,22 @@ async def test_the_tui_shows_no_key(setup: Path, monkeypatch: pytest.MonkeyPatch
     assert "disabled" in text  # the errors are on screen, redacted
     files = [(p.name, p.read_bytes()) for p in tmp.iterdir() if p.is_file()]
     assert leaks([*live, *files, ("screen", raw), ("screenshot", svg)]) == []
+
+
+async def test_a_tui_crash_report_shows_no_key(setup: Path) -> None:
+    """Textual prints a crash report with local variables; igentai's has neither them nor keys."""
+    assert keys.get_key("openai") == OPENAI_KEY  # read, hence registered for redaction
+
+    def boom() -> None:
+        api_key = OPENAI_KEY  # a local, as in any provider frame
+        raise RuntimeError(f"unexpected failure with {api_key[:20]}")
+
+    app = make_app(setup, topic=None)  # the start screen: no run to wind down
+    app.error_console = report = Console(file=io.StringIO(), width=100, record=True)
+    with pytest.raises(RuntimeError):
+        async with app.run_test(size=(100, 30)) as pilot:
+            app.call_later(boom)
+            await pilot.pause(0.2)
+    text = report.export_text()  # what the terminal shows after the crash
+    assert "RuntimeError: unexpected failure with ***" in text and "boom" in text
+    assert leaks([("crash report", text)]) == []
