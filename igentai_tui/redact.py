@@ -41,8 +41,17 @@ def _parts(text: str, secret: str) -> list[tuple[int, int]]:
 
 def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
     """`text` with `secrets` and every registered key replaced by "***", including any run of
-    8 or more of their characters (a prefix, a suffix, a middle)."""
-    for secret in {*(s for s in secrets if s and len(s) >= MIN_PART), *_registered}:
-        for start, end in reversed(_parts(text, secret)):
-            text = text[:start] + "***" + text[end:]
-    return text
+    8 or more of their characters (a prefix, a suffix, a middle). Spans found for different
+    keys are merged first, so the result does not depend on the order of the keys."""
+    keys = {*(s for s in secrets if s and len(s) >= MIN_PART), *_registered}
+    spans = sorted(span for key in keys for span in _parts(text, key))
+    if not spans:
+        return text
+    out, pos = [], 0
+    for start, end in spans:
+        if start > pos:
+            out += [text[pos:start], "***"]
+        elif pos == 0 and start == 0:
+            out.append("***")
+        pos = max(pos, end)
+    return "".join(out) + text[pos:]
