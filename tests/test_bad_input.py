@@ -104,7 +104,7 @@ CASES = [
         files={"notes.db": "hello, I am not a database\n" * 10},
     ),
     Case("IGENTAI_DB is a directory", RUN[:-2], "is a directory", env={"IGENTAI_DB": "."}),
-    Case("db locked", [*RUN, "--db", "locked.db"], "locked by another process", setup=None),
+    Case("db locked", [*RUN, "--db", "locked.db"], "locked by another process"),
     Case("runs on a locked db", ["runs", "--db", "locked.db"], "locked by another process"),
     Case("resume without a db", [*RUN[:1], "--resume", "last", "--db", "none.db"], "no database"),
     Case("resume unknown run", ["--headless", "--resume", "zzzz", "--db", "real.db"], "no run"),
@@ -273,6 +273,7 @@ CASES = [
 ]
 
 
+@contextlib.contextmanager
 def _lock(path: Path) -> Iterator[None]:
     """Hold an exclusive SQLite lock on `path` (another writer, mid-transaction)."""
     con = sqlite3.connect(path, isolation_level=None)
@@ -355,7 +356,7 @@ def test_bad_input_is_one_line_and_exit_2(
     before = digests(tmp)
     with contextlib.ExitStack() as stack:
         if locked:
-            stack.enter_context(contextlib.contextmanager(_lock)(tmp / "locked.db"))
+            stack.enter_context(_lock(tmp / "locked.db"))
         code = main(argv)
     out, err = capsys.readouterr()
     assert code == 2, (out, err)
