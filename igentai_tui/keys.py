@@ -82,13 +82,17 @@ def _read(path: Path) -> bytes | None:
         raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
-def _known(path: Path, where: str, name: str, known: Sequence[str]) -> None:
+def _known(
+    path: Path, where: str, name: str, known: Sequence[str], *, secret: bool = False
+) -> None:
     if name not in known:
-        raise ConfigError(f"{path}: {where}unknown key {name!r} (known: {', '.join(known)})")
+        # In a table of keys, a long unknown name may be a key typed in the wrong place.
+        shown = f"of {len(name)} characters" if secret and len(name) > 16 else repr(name)
+        raise ConfigError(f"{path}: {where}unknown key {shown} (known: {', '.join(known)})")
 
 
 def _check_key(path: Path, where: str, provider: str, value: object) -> None:
-    _known(path, where, provider, tuple(KEY_ENV))
+    _known(path, where, provider, tuple(KEY_ENV), secret=True)
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(f"{path}: {where}{provider} must be the key as a non-empty string")
 

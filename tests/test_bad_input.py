@@ -269,6 +269,12 @@ CASES = [
         "keys.json: unknown key 'mistral'",
         files={"config/keys.json": '{"mistral": "sk-123456789"}'},
     ),
+    Case(
+        "keys.json: the key as a name",
+        RUN,
+        "keys.json: unknown key of 36 characters",
+        files={"config/keys.json": f'{{"{SECRET}": "openai"}}'},
+    ),
     Case("config dir is a file", RUN, "is a file", files={"config": "x"}),
 ]
 
