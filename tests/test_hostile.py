@@ -19,6 +19,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from fakes import openai_server as oa
 from test_tui import Scripted
 
 from igentai_tui.cli import main
@@ -207,3 +208,25 @@ def test_jsonl_and_txt_are_the_stored_text(
     texts = [json.loads(line)["text"] for line in _export(tmp, "jsonl", capsys).splitlines()]
     assert texts == list(stored(tmp))
     assert _export(tmp, "txt", capsys) == (tmp / "output.txt").read_text(encoding="utf-8")
+
+
+def test_hostile_server_errors_reach_no_terminal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A server's error text (quoted in notices, the stop reason, the calls table) is cleaned."""
+    monkeypatch.setenv("IGENTAI_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-hostile-test-key-0000")
+    hostile = "bad \x1b]0;PWNED\x07 key\x1b[2J \u202eevil\x00 [bold]x[/bold]"
+    with oa.OpenAIServer(api_key="sk-hostile-test-key-0000") as server:
+        server.push(oa.error(401, hostile, "invalid_request_error", "invalid_api_key"))
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        paths = ["--db", str(tmp_path / "x.db"), "--output", str(tmp_path / "o.txt")]
+        code = main(["--headless", "t", "--providers", "openai", "-n", "1", *paths])
+    out, err = capsys.readouterr()
+    con = sqlite3.connect(tmp_path / "x.db")
+    stored_messages = [r[0] for r in con.execute("SELECT error_message FROM calls")]
+    stored_messages += [r[0] for r in con.execute("SELECT stop_reason FROM runs")]
+    con.close()
+    assert code == 1 and "bad key evil [bold]x[/bold]" in err  # said, as text
+    for blob in (err, out, *stored_messages):
+        assert all(c not in blob for c in ("\x1b", "\x07", "\x00", "\u202e", "PWNED")), blob
