@@ -138,8 +138,8 @@ async def _prepare_resume(store: Store, request: RunRequest) -> RunRow | None:
     if added:
         print(f"igentai: {request.output} was behind the database: {added} entries restored",
               file=sys.stderr)  # fmt: skip
-    print(f"igentai: resuming run {run.uid} ({run.status}: {run.stop_reason or 'crashed'})",
-          file=sys.stderr)  # fmt: skip
+    reason = display_text(run.stop_reason or "crashed", 300)  # a stored reason may quote a server
+    print(f"igentai: resuming run {run.uid} ({run.status}: {reason})", file=sys.stderr)
     return run
 
 
