@@ -275,6 +275,12 @@ CASES = [
         "keys.json: unknown key of 36 characters",
         files={"config/keys.json": f'{{"{SECRET}": "openai"}}'},
     ),
+    Case(
+        "config: bad setting, TUI",
+        ["Paris attractions"],
+        "[openai] unknown key 'model'",
+        files={"config/config.toml": "[openai]\nmodel = 'gpt-4o'"},
+    ),
     Case("config dir is a file", RUN, "is a file", files={"config": "x"}),
 ]
 
