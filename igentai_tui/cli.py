@@ -249,8 +249,14 @@ def _main(argv: list[str]) -> int:
         from igentai_tui.keys import keys_command
 
         return keys_command(argv[1:])
+    from igentai_tui.keys import ConfigError, check_files
+
     try:
         args = build_parser().parse_args(argv)
+        try:
+            check_files()
+        except ConfigError as exc:
+            raise UsageError(str(exc)) from None
         if not args.headless:
             from igentai_tui.tui.app import run_tui
 

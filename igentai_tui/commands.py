@@ -20,7 +20,7 @@ from typing import Any
 from igentai_tui.config import config_dir, default_db_path
 from igentai_tui.engine.clock import span
 from igentai_tui.engine.metrics import coverage
-from igentai_tui.store import SCHEMA_VERSION, parse_utc
+from igentai_tui.store import BUSY_TIMEOUT_MS, SCHEMA_VERSION, explain_error, parse_utc
 
 FORMATS = ("txt", "csv", "jsonl", "md")
 PROVENANCE = ("provider", "model", "producer", "partition", "first_seen", "times_proposed")
@@ -38,13 +38,13 @@ def open_readonly(path: Path) -> sqlite3.Connection:
         raise CommandError(f"database path {path} is a directory, not a file")
     try:
         con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-        con.execute("PRAGMA busy_timeout = 5000")
+        con.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master")}
         if "schema_migrations" not in tables:
             raise CommandError(f"{path} is not an igentai database")
         version = con.execute("SELECT max(version) FROM schema_migrations").fetchone()[0]
     except sqlite3.DatabaseError as exc:
-        raise CommandError(f"{path} is not a valid SQLite database ({exc})") from None
+        raise CommandError(explain_error(path, exc)) from None
     if version > SCHEMA_VERSION:
         raise CommandError(
             f"{path} was written by a newer igentai (schema v{version}; this one knows "
@@ -187,13 +187,38 @@ def _short(text: str, n: int) -> str:
 
 
 def _safe_cell(value: object) -> object:
-    """Neutralize spreadsheet formulas: a cell starting with = + - @ gets a leading quote."""
+    """Neutralize spreadsheet formulas: a cell starting with = + - @ (or tab, CR) gets a
+    leading quote, so Excel, LibreOffice and Sheets show it as text instead of running it."""
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
     return value
 
 
+_MD_ESCAPES = {c: "\\" + c for c in "\\`*_[]()#!~|"} | {"<": "&lt;", ">": "&gt;", "&": "&amp;"}
+_MD = str.maketrans(_MD_ESCAPES)
+
+
+def _md_cell(value: object) -> str:
+    """A table cell that renders as the literal text on one row: no emphasis, code, link,
+    image or HTML.
+    Bare URLs are broken up ("://" -> ":&#47;/", "www." -> "www&#46;") so Markdown viewers do
+    not autolink them; they still read the same."""
+    from igentai_tui.engine.sanitize import clean_control  # one line: no CR, LF, tab, escape
+
+    text = clean_control(str(value)).translate(_MD)
+    if "://" in text or "www." in text.lower():
+        text = (
+            text.replace("://", ":&#47;/").replace("www.", "www&#46;").replace("WWW.", "WWW&#46;")
+        )
+    return text
+
+
+HEADER_LINES = {"txt": 0, "jsonl": 0, "csv": 1, "md": 2}
+
+
 def export_text(con: sqlite3.Connection, run_id: int, fmt: str, provenance: bool) -> str:
+    """A run's entries in the order found, as txt, csv, jsonl or md (a table); every format
+    is safe to open: csv cells cannot run as formulas, md cannot render links or HTML."""
     rows = con.execute(
         "SELECT text, first_provider AS provider, first_model AS model, "
         "first_producer AS producer, partition, first_seen, times_proposed "
@@ -207,14 +232,40 @@ def export_text(con: sqlite3.Connection, run_id: int, fmt: str, provenance: bool
         return "".join(json.dumps({c: r[c] for c in cols}, ensure_ascii=False) + "\n" for r in rows)
     if fmt == "csv":
         buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\n")
+        w = csv.writer(buf)  # RFC 4180: CRLF, and a cell holding CR or LF is quoted
         w.writerow(cols)
         w.writerows([_safe_cell(r[c]) for c in cols] for r in rows)
         return buf.getvalue()
-    esc = str.maketrans({"|": "\\|", "`": "\\`", "*": "\\*", "_": "\\_", "[": "\\[", "<": "&lt;"})
+    if fmt != "md":
+        raise CommandError(f"unknown format {fmt!r} (use one of {', '.join(FORMATS)})")
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(str(r[c]).translate(esc) for c in cols) + " |" for r in rows]
+    lines += ["| " + " | ".join(_md_cell("" if r[c] is None else r[c]) for c in cols) + " |"
+              for r in rows]  # fmt: skip
     return "\n".join(lines) + "\n"
+
+
+def write_export(text: str, target: Path, *, force: bool = False) -> None:
+    """Write an export to `target`; CommandError (one line) when it cannot or must not."""
+    if target.is_dir():
+        raise CommandError(f"export target {target} is a directory")
+    if target.exists() and not force:
+        raise CommandError(f"{target} exists; pass --force to overwrite it")
+    try:
+        target.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise CommandError(f"cannot write {target}: {exc.strerror}") from None
+
+
+def export_run(db: Path, run_id: int, fmt: str, target: Path, provenance: bool = True) -> int:
+    """Export a run to a file through a read-only connection (works during the run); the
+    number of entries written. Used by the TUI's export dialog."""
+    con = open_readonly(db)
+    try:
+        text = export_text(con, run_id, fmt, provenance)
+    finally:
+        con.close()
+    write_export(text, target, force=True)
+    return text.count("\n") - HEADER_LINES[fmt]
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -224,17 +275,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.output is None or str(args.output) == "-":
         sys.stdout.write(text)
         return 0
-    target: Path = args.output
-    if target.is_dir():
-        raise CommandError(f"export target {target} is a directory")
-    if target.exists() and not args.force:
-        raise CommandError(f"{target} exists; pass --force to overwrite it")
-    try:
-        target.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise CommandError(f"cannot write {target}: {exc.strerror}") from None
-    print(f"wrote {text.count(chr(10)) - (args.format in ('csv', 'md'))} entries to {target}",
-          file=sys.stderr)  # fmt: skip
+    write_export(text, args.output, force=args.force)
+    n = text.count("\n") - HEADER_LINES[args.format]
+    print(f"wrote {n} entries to {args.output}", file=sys.stderr)
     return 0
 
 

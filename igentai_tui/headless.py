@@ -13,6 +13,7 @@ from igentai_tui.engine.clock import Clock
 from igentai_tui.engine.events import Event, MetricsUpdated, Notice, RunEnded
 from igentai_tui.engine.metrics import Snapshot
 from igentai_tui.engine.orchestrator import Orchestrator, RunResult
+from igentai_tui.engine.sanitize import display_text
 from igentai_tui.output import OutputError, OutputFile, repair
 from igentai_tui.providers import SpecError, make_provider
 from igentai_tui.store import RunRow, Store, StoreError
@@ -72,10 +73,12 @@ class _Progress:
             if snap.elapsed_s - self._last >= PROGRESS_EVERY_S:
                 self._last = snap.elapsed_s
                 print(progress_line(snap), file=self._err, flush=True)
-        elif isinstance(event, Notice):
-            print(f"igentai: {event.level}: {event.message}", file=self._err, flush=True)
+        elif isinstance(event, Notice):  # may quote a server: shown cleaned, like the TUI does
+            print(f"igentai: {event.level}: {display_text(event.message, 500)}", file=self._err,
+                  flush=True)  # fmt: skip
         elif isinstance(event, RunEnded):
-            print(f"igentai: run {event.status}: {event.reason}", file=self._err, flush=True)
+            print(f"igentai: run {event.status}: {display_text(event.reason, 500)}",
+                  file=self._err, flush=True)  # fmt: skip
 
 
 async def _run(request: RunRequest, clock: Clock) -> tuple[int, dict[str, object] | None]:
@@ -135,8 +138,8 @@ async def _prepare_resume(store: Store, request: RunRequest) -> RunRow | None:
     if added:
         print(f"igentai: {request.output} was behind the database: {added} entries restored",
               file=sys.stderr)  # fmt: skip
-    print(f"igentai: resuming run {run.uid} ({run.status}: {run.stop_reason or 'crashed'})",
-          file=sys.stderr)  # fmt: skip
+    reason = display_text(run.stop_reason or "crashed", 300)  # a stored reason may quote a server
+    print(f"igentai: resuming run {run.uid} ({run.status}: {reason})", file=sys.stderr)
     return run
 
 

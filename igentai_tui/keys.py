@@ -12,30 +12,38 @@
       "gpt-4o-mini" = [0.15, 0.60]
 
 A key is only ever returned to the provider that uses it: never printed, logged or stored.
+`check_files()` validates both files before a run: a problem is one line naming the file and
+the key (exit 2); a file holding keys that others can read gets a one-line warning.
 """
 
 from __future__ import annotations
 
 import getpass
 import json
+import math
 import os
 import stat
 import sys
 import tomllib
-import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
+from urllib.parse import urlsplit
 
 from igentai_tui.config import config_dir
 from igentai_tui.providers import KEY_ENV
+from igentai_tui.redact import register_secret
 
 KEYS_FILE = "keys.json"
 CONFIG_FILE = "config.toml"
 
 
-class KeyFileError(Exception):
-    """The keys file cannot be read or written; the message says which file and why."""
+SETTINGS = ("base_url", "timeout")  # what a [provider] table of config.toml may hold
+TABLES = ("keys", *KEY_ENV, "prices")
+
+
+class ConfigError(Exception):
+    """keys.json or config.toml cannot be used: one line naming the file, the key and why."""
 
 
 def keys_path() -> Path:
@@ -46,49 +54,139 @@ def config_path() -> Path:
     return config_dir() / CONFIG_FILE
 
 
+_warned: set[Path] = set()
+
+
 def _warn_if_open(path: Path) -> None:
+    """One line on stderr (once per file) when a file holding keys is readable by others."""
     try:
         mode = path.stat().st_mode
     except OSError:
         return
-    if os.name == "posix" and mode & (stat.S_IRWXG | stat.S_IRWXO):
-        warnings.warn(
-            f"{path} can be read by other users; fix it with: chmod 600 {path}",
-            stacklevel=3,
+    if os.name == "posix" and mode & (stat.S_IRWXG | stat.S_IRWXO) and path not in _warned:
+        _warned.add(path)
+        print(
+            f"igentai: warning: {path} holds API keys and can be read by other users; "
+            f"fix it with: chmod 600 {path}",
+            file=sys.stderr,
         )
 
 
-def _read_keys_file() -> dict[str, str]:
-    path = keys_path()
-    if not path.exists():
-        return {}
-    _warn_if_open(path)
+def _read(path: Path) -> bytes | None:
+    """The file's bytes, None when it does not exist; ConfigError when it cannot be read."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise KeyFileError(f"cannot read {path}: {type(exc).__name__}") from None
+        return path.read_bytes()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def _known(
+    path: Path, where: str, name: str, known: Sequence[str], *, secret: bool = False
+) -> None:
+    if name not in known:
+        # In a table of keys, a long unknown name may be a key typed in the wrong place.
+        shown = f"of {len(name)} characters" if secret and len(name) > 16 else repr(name)
+        raise ConfigError(f"{path}: {where}unknown key {shown} (known: {', '.join(known)})")
+
+
+def _check_key(path: Path, where: str, provider: str, value: object) -> None:
+    _known(path, where, provider, tuple(KEY_ENV), secret=True)
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{path}: {where}{provider} must be the key as a non-empty string")
+
+
+def _read_keys_file() -> dict[str, str]:
+    """keys.json as provider -> key ({} when absent); ConfigError when it is malformed."""
+    path = keys_path()
+    raw = _read(path)
+    if raw is None:
+        return {}
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not valid UTF-8") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
     if not isinstance(data, dict):
-        raise KeyFileError(f"{path} is not a JSON object of provider -> key")
-    return {str(k): v for k, v in data.items() if isinstance(v, str) and v}
+        raise ConfigError(f'{path}: expected a JSON object like {{"openai": "sk-..."}}')
+    for provider, value in data.items():
+        _check_key(path, "", provider, value)
+    _warn_if_open(path)
+    return data
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _check_config(path: Path, data: Mapping[str, Any]) -> None:
+    """ConfigError naming the first unknown table or key, or value of the wrong type."""
+    for name, table in data.items():
+        _known(path, "", name, TABLES)
+        if not isinstance(table, Mapping):
+            raise ConfigError(f"{path}: {name} must be a table: [{name}]")
+        where = f"[{name}] "
+        for key, value in table.items():
+            if name == "keys":
+                _check_key(path, where, key, value)
+            elif name == "prices":
+                pair = value
+                if isinstance(value, Mapping):
+                    pair = [value.get("input"), value.get("output")]
+                if (
+                    not isinstance(pair, list)
+                    or len(pair) != 2
+                    or not all(_number(v) and v >= 0 for v in pair)
+                ):
+                    raise ConfigError(
+                        f"{path}: {where}{key!r} must be [input, output] in USD per million "
+                        "tokens, e.g. [0.15, 0.60]"
+                    )
+            else:
+                _known(path, where, key, SETTINGS)
+                if key == "timeout" and not (_number(value) and value > 0):
+                    raise ConfigError(f"{path}: {where}timeout must be a number of seconds above 0")
+                if key == "base_url":
+                    parts = urlsplit(value) if isinstance(value, str) else None
+                    if not parts or parts.scheme not in ("http", "https") or not parts.hostname:
+                        raise ConfigError(
+                            f"{path}: {where}base_url must be an http(s) URL, "
+                            'e.g. "http://localhost:11434/v1"'
+                        )
 
 
 def load_config() -> dict[str, Any]:
-    """config.toml as a dict ({} when absent or unreadable)."""
+    """config.toml as a dict ({} when absent); ConfigError when it is malformed."""
     path = config_path()
-    if not path.exists():
+    raw = _read(path)
+    if raw is None:
         return {}
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        warnings.warn(f"ignoring {path}: {exc}", stacklevel=2)
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    _check_config(path, data)
+    if data.get("keys"):
+        _warn_if_open(path)
+    return data
+
+
+def check_files() -> None:
+    """Validate keys.json and config.toml up front: ConfigError on the first problem."""
+    if config_dir().exists() and not config_dir().is_dir():
+        raise ConfigError(f"the config directory {config_dir()} is a file")
+    _read_keys_file()
+    load_config()
+
+
+def _quiet_config() -> dict[str, Any]:
+    """config.toml for key lookups, which never fail (check_files reports problems)."""
+    try:
+        return load_config()
+    except ConfigError:
         return {}
-
-
-def provider_settings(provider: str) -> dict[str, Any]:
-    """The `[provider]` table of config.toml (e.g. base_url, timeout); {} when absent."""
-    table = load_config().get(provider)
-    return dict(table) if isinstance(table, Mapping) else {}
 
 
 def key_source(provider: str, env: Mapping[str, str] | None = None) -> str | None:
@@ -100,9 +198,9 @@ def key_source(provider: str, env: Mapping[str, str] | None = None) -> str | Non
     try:
         if _read_keys_file().get(provider):
             return str(keys_path())
-    except KeyFileError:
+    except ConfigError:
         pass
-    table = load_config().get("keys")
+    table = _quiet_config().get("keys")
     if isinstance(table, Mapping) and isinstance(table.get(provider), str) and table[provider]:
         return str(config_path())
     return None
@@ -112,33 +210,35 @@ def get_key(provider: str, env: Mapping[str, str] | None = None) -> str | None:
     """The API key for `provider`: its env var, else keys.json, else config.toml [keys]."""
     env = os.environ if env is None else env
     var = KEY_ENV.get(provider)
-    if var and env.get(var):
-        return env[var].strip()
-    try:
-        found = _read_keys_file().get(provider)
-    except KeyFileError:
-        found = None
-    if found:
-        return found.strip()
-    table = load_config().get("keys")
-    if isinstance(table, Mapping):
-        value = table.get(provider)
-        if isinstance(value, str) and value.strip():
-            return value.strip()
-    return None
+    found = env.get(var) if var else None
+    if not found:
+        try:
+            found = _read_keys_file().get(provider)
+        except ConfigError:
+            found = None
+    if not found:
+        table = _quiet_config().get("keys")
+        found = table.get(provider) if isinstance(table, Mapping) else None
+    if not isinstance(found, str) or not found.strip():
+        return None
+    register_secret(found.strip())  # scrubbed from every message from now on
+    return found.strip()
 
 
 def set_key(provider: str, value: str) -> Path:
     """Store `value` as the key for `provider` in keys.json (mode 0600); returns the path."""
     if provider not in KEY_ENV:
-        raise KeyFileError(f"unknown provider {provider!r} (known: {', '.join(KEY_ENV)})")
+        raise ConfigError(f"unknown provider {provider!r} (known: {', '.join(KEY_ENV)})")
     value = value.strip()
     if not value:
-        raise KeyFileError("the key is empty")
+        raise ConfigError("the key is empty")
     path = keys_path()
     data = _read_keys_file()
     data[provider] = value
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot create {path.parent}: {exc.strerror or exc}") from None
     tmp = path.with_name(path.name + ".tmp")
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -148,7 +248,7 @@ def set_key(provider: str, value: str) -> Path:
         os.chmod(tmp, 0o600)
         os.replace(tmp, path)
     except OSError as exc:
-        raise KeyFileError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
     return path
 
 
@@ -189,12 +289,13 @@ def keys_command(
     out = out or sys.stdout
     err = err or sys.stderr
     args = list(argv)
-    if not args or args[0] in ("-h", "--help"):
-        print(KEYS_USAGE, file=out if args else err)
-        return 0 if args else 2
-    cmd, rest = args[0], args[1:]
+    if args[:1] in (["-h"], ["--help"]):
+        print(KEYS_USAGE, file=out)
+        return 0
+    cmd, rest = (args[0], args[1:]) if args else ("", [])
     try:
         if cmd == "list" and not rest:
+            check_files()
             for provider in KEY_ENV:
                 source = key_source(provider)
                 where = f"set ({source})" if source else f"not set (set {KEY_ENV[provider]})"
@@ -206,11 +307,7 @@ def keys_command(
         if cmd in ("set", "unset") and len(rest) == 1:
             provider = rest[0].strip().lower()
             if provider not in KEY_ENV:
-                print(
-                    f"igentai: error: unknown provider {provider!r} (known: {', '.join(KEY_ENV)})",
-                    file=err,
-                )
-                return 2
+                raise ConfigError(f"unknown provider {provider!r} (known: {', '.join(KEY_ENV)})")
             if cmd == "unset":
                 removed = delete_key(provider)
                 print(f"{provider}: {'removed' if removed else 'no stored key'}", file=out)
@@ -227,11 +324,16 @@ def keys_command(
                     file=out,
                 )
             return 0
-    except KeyFileError as exc:
+    except ConfigError as exc:
         print(f"igentai: error: {exc}", file=err)
         return 2
     except (EOFError, KeyboardInterrupt):
         print("igentai: cancelled", file=err)
         return 2
-    print(KEYS_USAGE, file=err)
+    # The arguments are not echoed: a key typed after `set openai` must not reach a log.
+    print(
+        "igentai: error: usage: igentai keys list | set PROVIDER | unset PROVIDER | path "
+        "(the key is read from stdin, never from the command line)",
+        file=err,
+    )
     return 2

@@ -148,6 +148,7 @@ CACHE_KIB = 64 * 1024
 
 # SQLite's default limit on bound parameters is 32766 (since 3.32); stay well under it.
 _MAX_PARAMS = 30_000
+BUSY_TIMEOUT_MS = 5000  # how long a locked database is waited for before giving up
 
 
 class StoreError(Exception):
@@ -287,12 +288,12 @@ class Store:
             raise
         except sqlite3.DatabaseError as exc:
             await conn.close()
-            raise StoreError(_explain(path, exc)) from None
+            raise StoreError(explain_error(path, exc)) from None
         return store
 
     async def _setup(self) -> None:
         c = self._conn
-        await c.execute("PRAGMA busy_timeout = 5000")
+        await c.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         # Reading the schema first tells "not a database" apart from a lock or permissions.
         tables = {r[0] for r in await c.execute_fetchall("SELECT name FROM sqlite_master")}
         if tables and "schema_migrations" not in tables:
@@ -684,7 +685,8 @@ def _is_sqlite(path: Path) -> bool:
     return head == b"SQLite format 3\x00" or head == b""
 
 
-def _explain(path: Path, exc: sqlite3.DatabaseError) -> str:
+def explain_error(path: Path, exc: sqlite3.DatabaseError) -> str:
+    """One line for an SQLite error on `path`: locked, read-only, not a database..."""
     text = str(exc)
     if "locked" in text or "busy" in text:
         return f"database {path} is locked by another process; try again when it is done"

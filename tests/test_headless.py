@@ -117,37 +117,3 @@ def test_sigterm_behaves_like_ctrl_c(tmp_path: Path) -> None:
     summary = json.loads(out)
     assert "SIGTERM" in summary["stop_reason"]
     check_consistent(tmp_path, summary)
-
-
-BAD = [
-    (["--headless", ""], "topic is empty"),
-    (["--headless", "   "], "topic is empty"),
-    (["--headless", "x" * 10_240], "at most 500"),
-    (["--headless"], "topic is required"),
-    (["--headless", "t", "--providers", "gpt5"], "unknown provider"),
-    (["--headless", "t", "--providers", "sim,,sim"], "empty provider spec"),
-    (["--headless", "t", "--providers", "openai:"], "openai"),
-    (["--headless", "t", "--providers", "sim:nonesuch"], "nonesuch"),
-    (["--headless", "t", "--producers", "0"], "above 0"),
-    (["--headless", "t", "--producers", "-3"], "above 0"),
-    (["--headless", "t", "--producers", "many"], "whole number"),
-    (["--headless", "t", "--producers", "100000"], "too many"),
-    (["--headless", "t", "--max-unique", "0"], "above 0"),
-    (["--headless", "t", "--max-cost", "-1"], "above 0"),
-    (["--headless", "t", "--duration", "soon"], "duration"),
-    (["--headless", "t", "--seed", "x"], "whole number"),
-    (["--headless", "t", "--db", "."], "is a directory"),
-    (["--headless", "t", "--output", "."], "is a directory"),
-    (["--headless", "t", "--bogus"], "unrecognized arguments"),
-]
-
-
-@pytest.mark.parametrize(("args", "message"), BAD, ids=[m for _, m in BAD])
-def test_bad_input_one_line_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
-    if "--db" not in args:
-        args = [*args, "--db", "igentai.db"]
-    r = igentai(*args, cwd=tmp_path)
-    assert r.returncode == 2, (r.stdout, r.stderr)
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and message in lines[0], r.stderr
-    assert r.stdout == ""

@@ -219,3 +219,10 @@ def test_loose_sorts_tokens_and_keeps_the_leading_connector() -> None:
     assert loose_of("of mice and men") == "men mice of"
     assert loose_of("palace of versailles") == loose_of("versailles palace")
     assert loose_of("") == ""
+
+
+def test_homoglyphs_fold_only_in_tokens_that_mix_scripts() -> None:
+    assert key_of("L\u043euvre") == key_of("Louvre") == "louvre"  # Cyrillic о
+    assert key_of("\u0412\u041cW") == "bmw"  # uppercase spoofs fold through their lowercase
+    assert key_of("\u041c\u043e\u0441\u043a\u0432\u0430") == "\u043c\u043e\u0441\u043a\u0432\u0430"
+    assert key_of("\u0421\u043e\u043a") != key_of("Cok")  # one script: a real word, kept

@@ -127,11 +127,26 @@ def test_set_key_writes_a_private_file_and_env_wins(
     assert keys.key_source("openai") == "env OPENAI_API_KEY"
 
 
-def test_a_readable_keys_file_warns(config: Path) -> None:
+def test_keys_files_are_private_and_a_readable_one_warns_once(
+    config: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(keys, "_warned", set())
     path = keys.set_key("gemini", SECRET)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(config.stat().st_mode) == 0o700
+    keys.check_files()
+    assert capsys.readouterr().err == ""  # private: no warning
     path.chmod(0o644)
-    with pytest.warns(UserWarning, match="chmod 600"):
-        keys.get_key("gemini")
+    toml = config / "config.toml"
+    toml.write_text(f'[keys]\nopenai = "{SECRET}"\n')
+    toml.chmod(0o640)
+    keys.check_files()
+    assert keys.get_key("gemini") == SECRET  # a warning, not an error
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2  # one line per file, once
+    for line, file in zip(sorted(err), ("config.toml", "keys.json"), strict=True):
+        assert line.startswith("igentai: warning: ") and f"chmod 600 {config / file}" in line
+    assert SECRET not in "".join(err)
 
 
 def test_keys_command_set_list_unset_never_prints_the_key(config: Path) -> None:

@@ -15,6 +15,7 @@ import pytest
 from rich.console import Console
 
 from igentai_tui.cli import _resume_settings, build_parser, run_request
+from igentai_tui.commands import export_run
 from igentai_tui.engine.events import FoundEntry, NewEntries, Notice
 from igentai_tui.providers import make_provider
 from igentai_tui.providers.base import (
@@ -24,7 +25,6 @@ from igentai_tui.providers.base import (
     CompletionRequest,
 )
 from igentai_tui.tui.app import IgentaiApp, run_tui
-from igentai_tui.tui.export import FORMATS, read_entries, write_export
 from igentai_tui.tui.screens.dialogs import AddOnDialog, ConfirmQuit, ExportDialog
 from igentai_tui.tui.screens.help import HelpScreen
 from igentai_tui.tui.screens.run import RunScreen
@@ -446,9 +446,15 @@ HOSTILE = [
     "NUL\x00here",
     "\x9b31mcsi",
     "\u202eevil",
+    "\x1b]8;;http://evil.example\x07link\x1b]8;;\x07",
+    "\x85next\x8dline",
+    "zero\u200bwidth\u2066iso\u2069",
+    "L\u043euvre",
+    '=HYPERLINK("http://evil.example")',
     "L" * 10_240,
 ]
-FORBIDDEN = ("\x1b]", "\x1b[2J", "\x07", "\x00", "\x9b", "\u202e", "PWNED")
+FORBIDDEN = ("\x1b]", "\x1b[2J", "\x07", "\x00", "\x9b", "\u202e", "PWNED", "evil.example\x07",
+             "\x85", "\x8d", "\u200b", "\u2066", "]8;")  # fmt: skip
 
 
 async def test_hostile_entries_are_shown_literally(tmp_path: Path) -> None:
@@ -474,6 +480,8 @@ async def test_hostile_entries_are_shown_literally(tmp_path: Path) -> None:
         assert "[@click=app.quit]x[/]" in text
         assert "x [/] y" in text
         assert "[@click=app.quit]quit[/]" in text
+        assert "zerowidthiso" in text and "L\u043euvre" in text  # invisibles gone, letters kept
+        assert '=HYPERLINK("http://evil.example")' in text  # shown as typed, never a link
         assert "L" * 130 not in text  # bounded with an ellipsis
         assert "LLLL…" in text
         await pilot.click("#recent")  # a click on the literal [@click] text does nothing
@@ -486,41 +494,17 @@ async def test_hostile_entries_are_shown_literally(tmp_path: Path) -> None:
 # -- export ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
-def test_export_formats(tmp_path: Path, fmt: str) -> None:
-    entries = [
-        {
-            "text": t,
-            "provider": "sim",
-            "model": "default",
-            "producer": 1,
-            "partition": None,
-            "first_seen": "2026-01-01T00:00:00.000Z",
-            "times_proposed": 2,
-        }
-        for t in ("Eiffel Tower", "Musée d'Orsay", "A, B")
-    ]
-    path = tmp_path / f"x.{fmt}"
-    assert write_export(path, fmt, "Paris [attractions]", entries) == 3
-    text = path.read_text(encoding="utf-8")
-    if fmt == "txt":
-        assert text.splitlines() == ["Eiffel Tower", "Musée d'Orsay", "A, B"]
-    elif fmt == "csv":
-        assert text.splitlines()[3].startswith('"A, B",sim,default,1')
-    elif fmt == "jsonl":
-        assert json.loads(text.splitlines()[1])["text"] == "Musée d'Orsay"
-    else:
-        assert text.startswith("# Paris \\[attractions\\]") and "- Eiffel Tower" in text
-
-
-async def test_read_entries_during_a_run(tmp_path: Path) -> None:
+async def test_export_during_a_run(tmp_path: Path) -> None:
     app = make_app(tmp_path, "-n", "2")
     async with app.run_test(size=SIZE) as pilot:
         await started(pilot, app, 2)
         await until(pilot, lambda: app.model.found > 10)
         assert app.orc is not None and app.orc.run_row is not None
-        rows = await asyncio.to_thread(read_entries, tmp_path / "t.db", app.orc.run_row.id)
-        assert len(rows) >= 10 and all(str(r["text"]).startswith("Entry ") for r in rows[:5])
+        target = tmp_path / "during.jsonl"
+        args = (tmp_path / "t.db", app.orc.run_row.id, "jsonl", target)
+        n = await asyncio.to_thread(export_run, *args)
+        rows = [json.loads(line) for line in target.read_text().splitlines()]
+        assert n == len(rows) >= 10 and all(r["text"].startswith("Entry ") for r in rows[:5])
         await pilot.press("s")
         await until(pilot, lambda: app.run_closed)
 

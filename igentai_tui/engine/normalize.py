@@ -203,14 +203,34 @@ def _expand_abbreviations(tokens: list[str]) -> None:
             tokens[i] = _FINAL[t]
 
 
+# Cyrillic and Greek letters that look like Latin ones, case-folded (uppercase spoofs such as
+# Cyrillic "В" for "B" fold to "в" first). Only a token that also holds a Latin letter is mapped:
+# "Lоuvre" with a Cyrillic "о" is "louvre", while a word in one script ("Сок", "Москва") is
+# left alone, so no real Cyrillic or Greek entry merges with a Latin one.
+_CONFUSABLE = str.maketrans(
+    "авекмнорстухѕіјԁһԛԝӏѵүαβεηικνορτυχζ",
+    "abekmhopctyxsijdhqwlvyabenikvoptuxz",
+)
+_LATIN_LETTER = re.compile("[a-z]")
+
+
+def _unconfuse(token: str) -> str:
+    """`token` with look-alike Cyrillic/Greek letters made Latin, when it mixes scripts."""
+    if token.isascii() or not _LATIN_LETTER.search(token):
+        return token
+    return token.translate(_CONFUSABLE)
+
+
 def key_of(text: str) -> str:
     """The exact uniqueness key of an entry's text. Deterministic; "" when nothing is left.
 
     Steps: NFKC; a leading "the"/"a"/"an"/"l'" dropped; elisions expanded (l' -> le, d' -> de);
     possessive 's dropped; C# -> "c sharp", & -> "and", + -> "plus"; case folded; accents
     folded (also æ ø œ ł đ þ ß...); apostrophes removed; other punctuation and symbols -> space;
-    runs of single letters joined ("U.S.A." -> "usa"); St/Ste/Mt/Ft before a word -> saint,
-    sainte, mount, fort, a final St -> street; whitespace collapsed.
+    Cyrillic/Greek look-alikes in a token that mixes them with Latin letters made Latin
+    ("Lоuvre" with a Cyrillic о -> "louvre"); runs of single letters joined ("U.S.A." ->
+    "usa"); St/Ste/Mt/Ft before a word -> saint, sainte, mount, fort, a final St -> street;
+    whitespace collapsed.
     """
     if not text.isascii():
         text = unicodedata.normalize("NFKC", text.replace("™", ""))
@@ -228,6 +248,8 @@ def key_of(text: str) -> str:
     tokens = text.translate(_FOLD).split()
     if not tokens:
         return ""
+    if not text.isascii():
+        tokens = [_unconfuse(t) for t in tokens]
     if len(tokens) > 1:
         if min(map(len, tokens)) == 1:
             tokens = _merge_initials(tokens)

@@ -115,16 +115,14 @@ def _make_remote(name: str, model: str) -> Provider:
     from igentai_tui.providers.errors import DEFAULT_TIMEOUT_S
     from igentai_tui.providers.prices import parse_price_overrides
 
-    config = keys.load_config()
-    settings = config.get(name) if isinstance(config.get(name), Mapping) else {}
-    prices = parse_price_overrides(config.get("prices"))
-    base_url = settings.get("base_url") if isinstance(settings.get("base_url"), str) else None
     try:
-        timeout = float(settings.get("timeout", DEFAULT_TIMEOUT_S))
-    except (TypeError, ValueError):
-        raise SpecError(f"[{name}] timeout in {keys.config_path()} is not a number") from None
-    if not timeout > 0:
-        raise SpecError(f"[{name}] timeout in {keys.config_path()} must be above 0")
+        config = keys.load_config()  # validated: types are right
+    except keys.ConfigError as exc:
+        raise SpecError(str(exc)) from None
+    settings = config.get(name, {})
+    prices = parse_price_overrides(config.get("prices"))
+    base_url = settings.get("base_url")
+    timeout = float(settings.get("timeout", DEFAULT_TIMEOUT_S))
     api_key = keys.get_key(name)
     try:
         if name == "openai":

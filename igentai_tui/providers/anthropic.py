@@ -101,7 +101,7 @@ class AnthropicProvider:
     # -- internals --------------------------------------------------------------------------
 
     def _clean(self, text: object) -> str:
-        return short(redact(str(text), [self._key]))
+        return redact(short(str(text)), [self._key])
 
     def _where(self) -> str:
         return self.base_url or "api.anthropic.com"

@@ -10,6 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Protocol, runtime_checkable
 
+from igentai_tui.engine.sanitize import clean_control
+from igentai_tui.redact import redact
+
 
 @dataclass(frozen=True, slots=True)
 class CompletionRequest:
@@ -45,7 +48,8 @@ class ProviderError(Exception):
     disables_provider: ClassVar[bool] = False
 
     def __init__(self, message: str, *, retry_after: float | None = None) -> None:
-        super().__init__(message)
+        # Whoever wrote it (a server, an SDK, a bug): no key, no escape sequence, one line.
+        super().__init__(redact(clean_control(str(message))))
         self.retry_after = retry_after
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import email.utils
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 from igentai_tui.providers.base import (
     AuthenticationFailed,
@@ -25,6 +25,9 @@ from igentai_tui.providers.base import (
     ServerError,
     Timeout,
 )
+from igentai_tui.redact import redact
+
+__all__ = ["redact"]  # the providers' one redaction helper lives in igentai_tui.redact
 
 DEFAULT_TIMEOUT_S = 120.0
 """Seconds one request may take before it counts as a timeout (override per provider)."""
@@ -56,14 +59,6 @@ _QUOTA_MARKERS = (
     "exceeded your current quota",
     "billing",
 )
-
-
-def redact(text: str, secrets: Iterable[str | None]) -> str:
-    """`text` with every secret (of 8 characters or more) replaced by "***"."""
-    for secret in secrets:
-        if secret and len(secret) >= 8:
-            text = text.replace(secret, "***")
-    return text
 
 
 def short(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:

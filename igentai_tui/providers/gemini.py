@@ -155,7 +155,7 @@ class GeminiProvider:
     # -- internals --------------------------------------------------------------------------
 
     def _clean(self, text: object) -> str:
-        return short(redact(str(text), [self._key]))
+        return redact(short(str(text)), [self._key])
 
     def _read(self, resp: httpx.Response) -> bytes:
         chunks: list[bytes] = []

@@ -134,7 +134,7 @@ class OpenAIProvider:
     # -- internals --------------------------------------------------------------------------
 
     def _clean(self, text: object) -> str:
-        return short(redact(str(text), [self._key]))
+        return redact(short(str(text)), [self._key])
 
     def _map_error(self, exc: openai.APIError) -> ProviderError:
         if isinstance(exc, openai.APITimeoutError):

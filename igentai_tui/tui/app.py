@@ -39,6 +39,7 @@ from igentai_tui.engine.sanitize import display_text
 from igentai_tui.output import OutputError, OutputFile, repair
 from igentai_tui.providers import SpecError, make_provider
 from igentai_tui.providers.base import Provider
+from igentai_tui.redact import redact
 from igentai_tui.store import RunRow, Store, StoreError
 from igentai_tui.tui.model import RunInfo, RunModel
 from igentai_tui.tui.screens.dialogs import ConfirmQuit
@@ -219,6 +220,21 @@ class IgentaiApp(App[int]):
         """However the app ends, producer threads must not outlive it."""
         if self.orc is not None and self.result is None:
             self.orc.stop("the app closed", "stopped")
+
+    def _fatal_error(self) -> None:
+        """Textual's crash report, without the values of local variables (Textual shows them,
+        and one may be an API key) and scrubbed of every key read (overrides Textual's hook)."""
+        import io
+
+        from rich.console import Console
+        from rich.text import Text
+        from rich.traceback import Traceback
+
+        self.bell()
+        width = self.console.width or 100
+        console = Console(file=io.StringIO(), width=width, record=True, color_system=None)
+        console.print(Traceback(show_locals=False, width=width))
+        self.panic(Text(redact(console.export_text())))
 
     def _spawn(self, target: Callable[[], None], name: str) -> None:
         """Host a producer as a thread worker (from the app's thread or any other)."""

@@ -18,7 +18,7 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer
 
-from igentai_tui.tui.export import export_run
+from igentai_tui.commands import CommandError, export_run
 from igentai_tui.tui.format import arm_colors
 from igentai_tui.tui.model import ProducerRow, RunInfo, RunModel
 from igentai_tui.tui.screens.dialogs import AddOnDialog, ExportDialog
@@ -358,10 +358,8 @@ class RunScreen(Screen[None]):
 
     async def _export(self, run_id: int, fmt: str, path: Path) -> None:
         try:
-            n = await asyncio.to_thread(
-                export_run, self.info.db, run_id, self.info.topic, fmt, path
-            )
-        except (OSError, sqlite3.Error, ValueError) as exc:
+            n = await asyncio.to_thread(export_run, self.info.db, run_id, fmt, path)
+        except (CommandError, sqlite3.Error) as exc:
             self.notify(f"export failed: {exc}", severity="error", markup=False)
             return
         self.notify(f"exported {n:,} entries to {path}", markup=False)
