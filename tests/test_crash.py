@@ -161,7 +161,7 @@ def crash_and_resume(tmp_path: Path, providers: str, kills: int, seed: int,
 def final_resume(tmp_path: Path, base: list[str], env: dict[str, str], report: Report) -> None:
     db = tmp_path / "igentai.db"
     first = [] if _has_run(db) else [TOPIC]
-    args = ["--resume", "last"] if not first else first
+    args = first or ["--resume", "last"]
     target = (report.entries if not first else 0) + 50
     r = subprocess.run(
         [sys.executable, "-m", "igentai_tui", "--headless", *args, *base, "--max-unique",

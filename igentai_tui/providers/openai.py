@@ -91,7 +91,9 @@ class OpenAIProvider:
             base_url=base_url,
             timeout=timeout,
             max_retries=0,  # one retry loop: the producer's (see docs/providers.md)
-            http_client=openai.DefaultHttpxClient(timeout=timeout, event_hooks=guard_hooks(timeout)),
+            http_client=openai.DefaultHttpxClient(
+                timeout=timeout, event_hooks=guard_hooks(timeout)
+            ),
         )
 
     def close(self) -> None:
