@@ -13,7 +13,8 @@ Two phases, each in its own process so that each peak RSS is its own:
 2. tui: the same load inside the Textual app (headless driver), pressing down/up in the
    producers table every 50 ms: key-press-to-action latency (median, p95, worst) and the
    app's entries/s and peak RSS. The key goes in as a terminal's would (the driver's message),
-   and the time runs until the table's cursor has moved.
+   and the time runs until the table's cursor has moved. `--phase tui --sim` runs it on
+   `sim:fast` instead: 64 producers at an LLM's pace, for the latency a real run sees.
 """
 
 from __future__ import annotations
@@ -138,21 +139,23 @@ async def headless(producers: int, entries: int, exports: int, tmp: Path) -> dic
     }
 
 
-async def tui(producers: int, entries: int, tmp: Path) -> dict[str, object]:
+async def tui(producers: int, entries: int, tmp: Path, sim: bool = False) -> dict[str, object]:
     from textual import events
 
     from igentai_tui.cli import build_parser, run_request
+    from igentai_tui.providers import make_provider
     from igentai_tui.tui.app import IgentaiApp
     from igentai_tui.tui.screens.run import RunScreen
     from igentai_tui.tui.widgets.producers import ProducersTable
 
-    argv = ["-n", str(producers), "--max-unique", str(entries), "--providers", "sim",
-            "--db", str(tmp / "tui.db"), "--output", str(tmp / "tui.txt"),
-            "--", "Stars"]  # fmt: skip
+    argv = ["-n", str(producers), "--max-unique", str(entries), "--providers", "sim:fast",
+            "--db", str(tmp / "tui.db"), "--output", str(tmp / "tui.txt"), "--seed", "1",
+            "--", "Stars (sim:1000000)"]  # fmt: skip
     args = build_parser().parse_args(argv)
     request = run_request(args)
     instant = Instant()
-    app = IgentaiApp(args, request=request, provider_factory=lambda *a, **k: instant, env={},
+    factory = make_provider if sim else lambda *a, **k: instant
+    app = IgentaiApp(args, request=request, provider_factory=factory, env={},
                      cursor_blink=False)  # type: ignore[arg-type]  # fmt: skip
     latencies: list[float] = []
     async with app.run_test(size=(120, 40)) as pilot:
@@ -199,13 +202,15 @@ def main() -> None:
     ap.add_argument("--entries", type=int, default=1_000_000)
     ap.add_argument("--exports", type=int, default=5)
     ap.add_argument("--phase", choices=("headless", "tui"), help="run one phase, print JSON")
+    ap.add_argument("--sim", action="store_true",
+                    help="tui phase on sim:fast (an LLM's pace) instead of the instant provider")
     args = ap.parse_args()
     if args.phase:
         with tempfile.TemporaryDirectory() as tmp:
             if args.phase == "headless":
                 out = asyncio.run(headless(args.producers, args.entries, args.exports, Path(tmp)))
             else:
-                out = asyncio.run(tui(args.producers, args.entries, Path(tmp)))
+                out = asyncio.run(tui(args.producers, args.entries, Path(tmp), args.sim))
         print(json.dumps(out))
         return
     for phase in ("headless", "tui"):
