@@ -287,6 +287,13 @@ def run_stats(con: sqlite3.Connection, run: sqlite3.Row) -> dict[str, Any]:
     minutes = max((active or 0) / 60, 1e-9)
 
     def group(expr: str) -> dict[str, dict[str, Any]]:
+        kinds: dict[str, dict[str, int]] = {}
+        for g, kind, n in con.execute(
+            f"SELECT {expr} AS g, error_kind, count(*) FROM calls "
+            "WHERE run_id = ? AND error_kind IS NOT NULL GROUP BY g, error_kind ORDER BY 3 DESC",
+            (run["id"],),
+        ):
+            kinds.setdefault(g or "(whole topic)", {})[kind] = n
         out = {}
         for r in con.execute(
             f"SELECT {expr} AS g, count(*) AS requests, sum(new) AS new, sum(returned) AS ret, "
@@ -304,6 +311,7 @@ def run_stats(con: sqlite3.Connection, run: sqlite3.Row) -> dict[str, Any]:
                 "cost_usd": r["cost"] if r["priced"] == r["requests"] else None,
                 "unique_per_min": r["new"] / minutes if active else None,
                 "errors": r["errors"],
+                "errors_by_kind": kinds.get(r["g"] or "(whole topic)", {}),
             }
         return out
 
@@ -364,6 +372,10 @@ def cmd_stats(args: argparse.Namespace) -> int:
         print()
         print(_table([title, "requests", "new", "yield", "tokens", "cost", "new/min", "errors"],
                      rows))  # fmt: skip
+        for name, s in stats[key].items():
+            if s["errors_by_kind"]:
+                kinds = ", ".join(f"{k} {n}" for k, n in s["errors_by_kind"].items())
+                print(f"  errors of {_short(name, 40)}: {kinds}")
     c = stats["coverage"]
     if c["chao1"]:
         print(f"\ncoverage: ~{c['completeness']:.0%} of an estimated {c['chao1']:,.0f} "

@@ -146,6 +146,11 @@ SCHEMA_VERSION = max(number for number, _, _ in MIGRATIONS)
 # Page cache of the writer: big enough that the key indexes of a 1M-entry run stay in memory.
 CACHE_KIB = 64 * 1024
 
+# Prepared statements kept per connection. The batch insert and lookup have one SQL text per
+# batch size, each up to a few MB when prepared for thousands of parameters: Python's default
+# of 128 grew the writer by ~200 MB over a 1M-entry run (docs/reliability.md, Load).
+STATEMENTS = 16
+
 # SQLite's default limit on bound parameters is 32766 (since 3.32); stay well under it.
 _MAX_PARAMS = 30_000
 BUSY_TIMEOUT_MS = 5000  # how long a locked database is waited for before giving up
@@ -277,7 +282,7 @@ class Store:
         path = Path(path).expanduser()
         _check_path(path, create)
         try:
-            conn = await aiosqlite.connect(path, isolation_level=None)
+            conn = await aiosqlite.connect(path, isolation_level=None, cached_statements=STATEMENTS)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open database {path}: {exc}") from None
         store = cls(conn, path)

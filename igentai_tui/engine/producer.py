@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 BACKOFF_BASE_S = 1.0
 BACKOFF_CAP_S = 60.0
+MIN_RETRY_S = 0.5  # the least a producer waits after a failure, whatever retry-after says
 MIN_CONTEXT_SCALE = 1 / 64
 
 
@@ -183,17 +184,17 @@ class Producer:
         self.last_error = f"{exc.kind}: {exc}"[:200]
         self._orc.submit(Batch(call), a)
         self._orc.provider_failed(self, a, exc)
-        if isinstance(exc, ContextTooLong):
+        if isinstance(exc, ContextTooLong) and self.context_scale > MIN_CONTEXT_SCALE:
             self.context_scale = max(MIN_CONTEXT_SCALE, self.context_scale / 2)
-            return
+            return  # retry at once with less context; at the least context, back off
         if exc.disables_provider:
             return
         self._failures += 1
         delay = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** (self._failures - 1))
         if isinstance(exc, RateLimited):
             self._set_state("rate_limited")
-            if exc.retry_after is not None:
-                delay = exc.retry_after
+            if exc.retry_after is not None:  # "retry-after: 0" must not make it spin
+                delay = max(MIN_RETRY_S, exc.retry_after)
         else:
             self._set_state("backing_off")
         self._sleep(delay * (1 + 0.25 * self._rng.random()))

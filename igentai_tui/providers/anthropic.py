@@ -35,6 +35,7 @@ from igentai_tui.providers.errors import (
     short,
 )
 from igentai_tui.providers.prices import context_window_of, price_of
+from igentai_tui.providers.transport import ReplyTooLarge, guard_hooks
 
 KEY_ENV = "ANTHROPIC_API_KEY"
 DEFAULT_CONTEXT = 200_000
@@ -66,6 +67,9 @@ class AnthropicProvider:
             base_url=self.base_url,
             timeout=timeout,
             max_retries=0,  # one retry loop: the producer's (see docs/providers.md)
+            http_client=anthropic.DefaultHttpxClient(
+                timeout=timeout, event_hooks=guard_hooks(timeout)
+            ),
         )
 
     def close(self) -> None:
@@ -111,6 +115,8 @@ class AnthropicProvider:
             return Timeout(f"anthropic: no reply within the timeout ({self._where()})")
         if isinstance(exc, anthropic.APIConnectionError):
             cause = exc.__cause__ or exc.__context__
+            if isinstance(cause, ReplyTooLarge):
+                return BadResponse(f"anthropic: {cause}")
             detail = f": {type(cause).__name__}" if cause else ""
             return ConnectionFailed(f"anthropic: cannot connect to {self._where()}{detail}")
         if isinstance(exc, anthropic.APIStatusError):

@@ -41,12 +41,12 @@ from igentai_tui.providers.errors import (
     short,
 )
 from igentai_tui.providers.prices import context_window_of, price_of
+from igentai_tui.providers.transport import ReplyTooLarge, guard_hooks
 
 KEY_ENV = "GEMINI_API_KEY"
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
 API_VERSION = "v1beta"
 DEFAULT_CONTEXT = 1_048_576
-MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 _DELAY = re.compile(r"^\s*(\d+(?:\.\d+)?)s\s*$")
 
 
@@ -105,6 +105,7 @@ class GeminiProvider:
             timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
             headers={"x-goog-api-key": api_key, "content-type": "application/json"},
             follow_redirects=False,
+            event_hooks=guard_hooks(timeout),
         )
 
     def close(self) -> None:
@@ -134,10 +135,11 @@ class GeminiProvider:
             "generationConfig": config,
         }
         try:
-            with self._client.stream("POST", url, content=json.dumps(body)) as resp:
-                raw = self._read(resp)
-                status = resp.status_code
-                headers = {k.lower(): v for k, v in resp.headers.items()}
+            resp = self._client.post(url, content=json.dumps(body))
+            raw, status = resp.content, resp.status_code
+            headers = {k.lower(): v for k, v in resp.headers.items()}
+        except ReplyTooLarge as exc:
+            raise BadResponse(f"gemini: {exc}") from None
         except httpx.TimeoutException:
             raise Timeout(f"gemini: no reply within the timeout ({self.base_url})") from None
         except httpx.TransportError as exc:
@@ -156,16 +158,6 @@ class GeminiProvider:
 
     def _clean(self, text: object) -> str:
         return redact(short(str(text)), [self._key])
-
-    def _read(self, resp: httpx.Response) -> bytes:
-        chunks: list[bytes] = []
-        size = 0
-        for chunk in resp.iter_bytes():
-            size += len(chunk)
-            if size > MAX_RESPONSE_BYTES:
-                raise BadResponse(f"gemini: the reply is over {MAX_RESPONSE_BYTES} bytes")
-            chunks.append(chunk)
-        return b"".join(chunks)
 
     def _map_error(self, status: int, raw: bytes, headers: dict[str, str]) -> ProviderError:
         try:

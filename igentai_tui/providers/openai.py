@@ -35,6 +35,7 @@ from igentai_tui.providers.errors import (
     short,
 )
 from igentai_tui.providers.prices import context_window_of, price_of
+from igentai_tui.providers.transport import ReplyTooLarge, guard_hooks
 
 KEY_ENV = "OPENAI_API_KEY"
 OFFICIAL_HOST = "api.openai.com"
@@ -90,6 +91,9 @@ class OpenAIProvider:
             base_url=base_url,
             timeout=timeout,
             max_retries=0,  # one retry loop: the producer's (see docs/providers.md)
+            http_client=openai.DefaultHttpxClient(
+                timeout=timeout, event_hooks=guard_hooks(timeout)
+            ),
         )
 
     def close(self) -> None:
@@ -141,6 +145,8 @@ class OpenAIProvider:
             return Timeout(f"openai: no reply within the timeout ({self._where()})")
         if isinstance(exc, openai.APIConnectionError):
             cause = exc.__cause__ or exc.__context__
+            if isinstance(cause, ReplyTooLarge):
+                return BadResponse(f"openai: {cause}")
             detail = f": {type(cause).__name__}" if cause else ""
             return ConnectionFailed(f"openai: cannot connect to {self._where()}{detail}")
         if isinstance(exc, openai.APIStatusError):

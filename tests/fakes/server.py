@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import socket
+import struct
 import threading
 from collections import deque
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 MAX_DELAY_S = 10.0
+DRIP_BYTES = 16
 
 
 class _Quiet(ThreadingHTTPServer):
@@ -34,6 +36,9 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds to wait before answering (bounded by MAX_DELAY_S)
     content_type: str = "application/json"
+    drip: float = 0.0  # seconds between DRIP_BYTES pieces of the body (a slow trickle)
+    cut: int | None = None  # send only this many bytes of the body, then hang up
+    reset: bool = False  # hang up with a TCP reset (before any reply when `cut` is None)
 
     def payload(self) -> bytes:
         if self.body is None:
@@ -146,15 +151,36 @@ class FakeServer:
             self._closing.wait(min(reply.delay, MAX_DELAY_S))
         payload = reply.payload()
         try:
+            if reply.reset and reply.cut is None:
+                return self._hang_up(h, reset=True)
             h.send_response(reply.status)
             h.send_header("content-type", reply.content_type)
             h.send_header("content-length", str(len(payload)))
             for name, value in reply.headers.items():
                 h.send_header(name, value)
             h.end_headers()
-            h.wfile.write(payload)
+            body = payload if reply.cut is None else payload[: reply.cut]
+            if reply.drip:
+                for i in range(0, len(body), DRIP_BYTES):
+                    h.wfile.write(body[i : i + DRIP_BYTES])
+                    h.wfile.flush()
+                    if self._closing.wait(reply.drip):
+                        break
+            else:
+                h.wfile.write(body)
+            if reply.cut is not None:
+                self._hang_up(h, reset=reply.reset)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (timeout test)
+
+    @staticmethod
+    def _hang_up(h: BaseHTTPRequestHandler, *, reset: bool) -> None:
+        """Close the connection mid-reply: a TCP reset (RST) or a plain close (FIN)."""
+        h.wfile.flush()
+        h.close_connection = True
+        if reset:
+            h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            h.connection.close()
 
 
 def closed_port_url() -> str:
