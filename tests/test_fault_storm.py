@@ -98,8 +98,11 @@ def storming(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Stormi
 async def run_storm(tmp_path: Path, s: Storming, sim_seconds: float, per_arm: int
                     ) -> tuple[RunResult, list[Event]]:  # fmt: skip
     arms = [Arm(*label.split(":", 1)) for label in s.providers]
+    # Fixed routing: every faulty server keeps its producers (adaptive routing would bench it,
+    # which tests/test_routing.py covers); simulated time passes only in their backoffs.
     settings = RunSettings("Stars", arms, producers=per_arm * len(arms),
-                           limits=Limits(duration_s=sim_seconds), seed=3)  # fmt: skip
+                           limits=Limits(duration_s=sim_seconds), seed=3,
+                           routing="fixed")  # fmt: skip
     store = await Store.open(tmp_path / "igentai.db")
     output = OutputFile(tmp_path / "output.txt")
     events: list[Event] = []
