@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from corpus import entry_texts
 
-from igentai_tui.engine.normalize import Forms, forms, key_of, loose_of, strip_description
-from igentai_tui.engine.parsing import MAX_ENTRY_CHARS
+from igentai_tui.engine.normalize import Forms, _forms, forms, key_of, loose_of, strip_description
+from igentai_tui.engine.parsing import MAX_ENTRY_CHARS, PLAIN_ENTRY
 
 
 def F(text: str) -> Forms:
@@ -219,3 +220,14 @@ def test_loose_sorts_tokens_and_keeps_the_leading_connector() -> None:
     assert loose_of("of mice and men") == "men mice of"
     assert loose_of("palace of versailles") == loose_of("versailles palace")
     assert loose_of("") == ""
+
+
+# -- the fast path ---------------------------------------------------------------------------
+
+
+def test_plain_fast_path_agrees_with_the_general_steps() -> None:
+    texts = entry_texts()
+    plain = [t for t in texts if PLAIN_ENTRY.fullmatch(t)]
+    assert len(plain) >= 1000 and len(plain) < len(texts)
+    for text in plain:
+        assert forms(text) == _forms(text), text

@@ -16,7 +16,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-from igentai_tui.engine.parsing import MAX_ENTRY_CHARS, clean_item, unwrap
+from igentai_tui.engine.parsing import MAX_ENTRY_CHARS, PLAIN_ENTRY, clean_item, unwrap
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,7 +225,11 @@ def key_of(text: str) -> str:
         text = text.replace("&", " and ")
     if "+" in text:
         text = text.replace("+", " plus ")
-    tokens = text.translate(_FOLD).split()
+    return _joined(text.translate(_FOLD).split())
+
+
+def _joined(tokens: list[str]) -> str:
+    """The key made of folded tokens: initials merged, abbreviations expanded."""
     if not tokens:
         return ""
     if len(tokens) > 1:
@@ -311,9 +315,18 @@ def loose_of(key: str) -> str:
 # -- forms -----------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=65536)
 def forms(candidate: str) -> Forms | None:
     """The text, key and loose signature of a candidate; None if nothing usable is left."""
+    if len(candidate) <= MAX_ENTRY_CHARS and PLAIN_ENTRY.fullmatch(candidate):
+        # Cleaning, description stripping and unwrapping leave it as it is; folding is lower().
+        m = _ARTICLE.match(candidate)
+        key = _joined((candidate[m.end() :] if m else candidate).lower().split())
+        return Forms(candidate, key, loose_of(key))
+    return _forms(candidate)
+
+
+def _forms(candidate: str) -> Forms | None:
+    """`forms` for any candidate, by the general steps."""
     if len(candidate) > 4 * MAX_ENTRY_CHARS:  # hopeless, and not worth the regexes
         return None
     text = unwrap(strip_description(clean_item(candidate)))
