@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from igentai_tui.engine.parsing import MAX_ENTRY_CHARS, PLAIN_ENTRY, clean_item, unwrap
 
 
-@dataclass(frozen=True, slots=True)
-class Forms:
-    """The forms of one entry."""
+class Forms(NamedTuple):
+    """The forms of one entry (a named tuple: made once per candidate, so cheap to make)."""
 
     text: str  # best form for storage and display
     key: str  # exact uniqueness key (UNIQUE index)
@@ -306,10 +305,14 @@ def loose_of(key: str) -> str:
     distinctive word is left; connectors ("of", "de", "la"...) are dropped unless first; the
     tokens are sorted. "Musée du Louvre", "Louvre Museum" and "Louvre" all give "louvre".
     """
-    tokens = _without_generic(list(map(_singular, key.split())))
-    kept = tokens[:1] + [t for t in tokens[1:] if t not in _CONNECTORS]
-    kept.sort()
-    return " ".join(kept)
+    tokens = list(map(_singular, key.split()))
+    if len(tokens) > 1:
+        if tokens[-1] in _GENERIC or tokens[0] in _GENERIC:
+            tokens = _without_generic(tokens)
+        if not _CONNECTORS.isdisjoint(tokens):
+            tokens = tokens[:1] + [t for t in tokens[1:] if t not in _CONNECTORS]
+        tokens.sort()
+    return " ".join(tokens)
 
 
 # -- forms -----------------------------------------------------------------------------------
