@@ -4,9 +4,12 @@
 
 For each size N, N candidates (about 30% of them duplicates or variants of earlier ones) are
 written as numbered LLM replies of 100 lines, then:
-- pipeline: parse_reply() -> forms() -> Store.record() (aiosqlite, 10 replies a transaction);
+- pipeline: the engine's ingest path. A producer thread runs parse_reply() -> forms() on each
+  reply and hands the batch over; the ingest loop stores whatever is waiting in one
+  Store.record() (aiosqlite, one transaction), as Producer and Orchestrator do;
 - raw: sqlite3 executemany("INSERT OR IGNORE ...") of the same precomputed keys and loose
-  signatures into the same schema, in transactions of the same size.
+  signatures into the same schema with the store's pragmas, SLOTS replies a transaction (the
+  most the pipeline can put in one).
 Each size runs in a fresh subprocess so that its peak RSS is its own.
 """
 
@@ -30,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from igentai_tui.engine.normalize import forms
 from igentai_tui.engine.orchestrator import MAX_BATCHES_PER_TRANSACTION
 from igentai_tui.engine.parsing import parse_reply
-from igentai_tui.store import CACHE_KIB, Batch, CallRecord, Store
+from igentai_tui.store import WRITER_PRAGMAS, Batch, CallRecord, Store
 
 REPLY_LINES = 100
 PRODUCERS = 1  # one parsing thread is enough: parsing holds the GIL
@@ -129,6 +132,7 @@ async def pipeline(texts: list[str], db: Path) -> tuple[float, int, float]:
 
     def produce() -> None:
         for text in texts:
+            time.sleep(0)  # the provider call: a real one waits on the network, freeing the GIL
             cands = [f for f in map(forms, parse_reply(text).candidates) if f is not None]
             batch = Batch(CallRecord(1, "sim", "bench", time.time()), cands)
             slots.acquire()
@@ -176,9 +180,8 @@ def raw(texts: list[str], db: Path) -> tuple[float, int]:
                     rows.append((1, f.key, f.loose, f.text, "2026-01-01T00:00:00.000Z"))
         rows_per_tx.append(rows)
     con = sqlite3.connect(db, isolation_level=None)
-    con.execute("PRAGMA journal_mode = WAL")
-    con.execute("PRAGMA synchronous = NORMAL")
-    con.execute(f"PRAGMA cache_size = -{CACHE_KIB}")  # the store's settings
+    for pragma in WRITER_PRAGMAS:  # the store's settings
+        con.execute(f"PRAGMA {pragma}")
     con.execute(
         "INSERT INTO runs (id, uid, topic, settings, status, started_at) "
         "VALUES (1, 'raw', 'bench', '{}', 'running', 'now')"
