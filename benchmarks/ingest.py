@@ -37,7 +37,7 @@ from igentai_tui.store import WRITER_PRAGMAS, Batch, CallRecord, Store
 
 REPLY_LINES = 100
 PRODUCERS = 1  # one parsing thread is enough: parsing holds the GIL
-SLOTS = max(16, 4 * PRODUCERS)  # batches waiting or being stored, as Orchestrator allows
+SLOTS = max(16, 4 * PRODUCERS)  # batches waiting to be stored, as Orchestrator allows
 SYLLABLES = [
     "ka",
     "lo",
@@ -120,8 +120,8 @@ async def pipeline(texts: list[str], db: Path) -> tuple[float, int, float]:
     """The engine's ingest path; (seconds, new entries, mean replies a transaction).
 
     A producer thread parses and normalizes each reply (as `Producer._batch`) and hands the
-    batch over, at most SLOTS waiting or being stored (as `Orchestrator.submit`); the ingest
-    loop stores whatever is waiting, up to MAX_BATCHES_PER_TRANSACTION batches, in one
+    batch over, waiting while SLOTS batches wait (as `Orchestrator.submit`); the ingest loop
+    takes whatever is waiting, up to MAX_BATCHES_PER_TRANSACTION batches, and stores it in one
     `Store.record()` (as `Orchestrator._ingest`). Parsing overlaps with SQLite's work.
     """
     store = await Store.open(db)
@@ -150,12 +150,12 @@ async def pipeline(texts: list[str], db: Path) -> tuple[float, int, float]:
             items.append(queue.get_nowait())
         done = items[-1] is None
         batches = [b for b in items if b is not None]
+        for _ in batches:
+            slots.release()
         if batches:
             transactions += 1
             for out in await store.record(run.id, batches):
                 new += len(out.new)
-            for _ in batches:
-                slots.release()
     elapsed = time.perf_counter() - t0
     producer.join()
     await store.close()

@@ -95,6 +95,10 @@ WRITER_PRAGMAS = (
     "wal_autocheckpoint = 10000",
 )
 
+# Prepared statements kept per connection. The ingest's multi-row statements differ in size
+# every time; sqlite3's default of 128 cached ones held ~100 MB more at 1M entries.
+_CACHED_STATEMENTS = 8
+
 # SQLite's default limit on bound parameters is 32766 (since 3.32); stay well under it.
 _MAX_PARAMS = 30_000
 
@@ -203,7 +207,9 @@ class Store:
         path = Path(path).expanduser()
         _check_path(path, create)
         try:
-            conn = await aiosqlite.connect(path, isolation_level=None)
+            conn = await aiosqlite.connect(
+                path, isolation_level=None, cached_statements=_CACHED_STATEMENTS
+            )
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open database {path}: {exc}") from None
         store = cls(conn, path)

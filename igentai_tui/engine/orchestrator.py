@@ -444,6 +444,9 @@ class Orchestrator:
                     done = True
                     break
                 items.append(nxt)
+            for it in items:  # off the queue: producers may refill it while these are stored
+                if it.holds_slot:
+                    self._slots.release()
             await self._store_items(items)
             if done:
                 return
@@ -462,10 +465,6 @@ class Orchestrator:
             self._publish(Notice(f"could not store results: {exc}", "error"))
             self.stop(f"database error: {exc}", "failed")
             return
-        finally:
-            for it in items:
-                if it.holds_slot:
-                    self._slots.release()
         now = self.clock.monotonic()
         found: list[FoundEntry] = []
         for it, out in zip(items, outcomes, strict=True):
