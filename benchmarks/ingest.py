@@ -4,9 +4,12 @@
 
 For each size N, N candidates (about 30% of them duplicates or variants of earlier ones) are
 written as numbered LLM replies of 100 lines, then:
-- pipeline: parse_reply() -> forms() -> Store.record() (aiosqlite, 10 replies a transaction);
+- pipeline: the engine's ingest path. A producer thread runs parse_reply() -> forms() on each
+  reply and hands the batch over; the ingest loop stores whatever is waiting in one
+  Store.record() (aiosqlite, one transaction), as Producer and Orchestrator do;
 - raw: sqlite3 executemany("INSERT OR IGNORE ...") of the same precomputed keys and loose
-  signatures into the same schema, in transactions of the same size.
+  signatures into the same schema with the store's pragmas, SLOTS replies a transaction (the
+  most the pipeline can put in one).
 Each size runs in a fresh subprocess so that its peak RSS is its own.
 """
 
@@ -21,17 +24,20 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from igentai_tui.engine.normalize import forms
+from igentai_tui.engine.orchestrator import MAX_BATCHES_PER_TRANSACTION
 from igentai_tui.engine.parsing import parse_reply
-from igentai_tui.store import CACHE_KIB, Batch, CallRecord, Store
+from igentai_tui.store import WRITER_PRAGMAS, Batch, CallRecord, Store
 
 REPLY_LINES = 100
-REPLIES_PER_TX = 10
+PRODUCERS = 1  # one parsing thread is enough: parsing holds the GIL
+SLOTS = max(16, 4 * PRODUCERS)  # batches waiting to be stored, as Orchestrator allows
 SYLLABLES = [
     "ka",
     "lo",
@@ -110,22 +116,50 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-async def pipeline(texts: list[str], db: Path) -> tuple[float, int]:
+async def pipeline(texts: list[str], db: Path) -> tuple[float, int, float]:
+    """The engine's ingest path; (seconds, new entries, mean replies a transaction).
+
+    A producer thread parses and normalizes each reply (as `Producer._batch`) and hands the
+    batch over, waiting while SLOTS batches wait (as `Orchestrator.submit`); the ingest loop
+    takes whatever is waiting, up to MAX_BATCHES_PER_TRANSACTION batches, and stores it in one
+    `Store.record()` (as `Orchestrator._ingest`). Parsing overlaps with SQLite's work.
+    """
     store = await Store.open(db)
     run = await store.create_run("bench", {}, None, time.time())
-    new = 0
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[Batch | None] = asyncio.Queue()
+    slots = threading.BoundedSemaphore(SLOTS)
+
+    def produce() -> None:
+        for text in texts:
+            time.sleep(0)  # the provider call: a real one waits on the network, freeing the GIL
+            cands = [f for f in map(forms, parse_reply(text).candidates) if f is not None]
+            batch = Batch(CallRecord(1, "sim", "bench", time.time()), cands)
+            slots.acquire()
+            loop.call_soon_threadsafe(queue.put_nowait, batch)
+        loop.call_soon_threadsafe(queue.put_nowait, None)
+
+    new = transactions = 0
     t0 = time.perf_counter()
-    for i in range(0, len(texts), REPLIES_PER_TX):
-        batches = []
-        for text in texts[i : i + REPLIES_PER_TX]:
-            parsed = parse_reply(text)
-            cands = [f for f in map(forms, parsed.candidates) if f is not None]
-            batches.append(Batch(CallRecord(1, "sim", "bench", time.time()), cands))
-        for out in await store.record(run.id, batches):
-            new += len(out.new)
+    producer = threading.Thread(target=produce)
+    producer.start()
+    done = False
+    while not done:
+        items = [await queue.get()]
+        while len(items) < MAX_BATCHES_PER_TRANSACTION and not queue.empty():
+            items.append(queue.get_nowait())
+        done = items[-1] is None
+        batches = [b for b in items if b is not None]
+        for _ in batches:
+            slots.release()
+        if batches:
+            transactions += 1
+            for out in await store.record(run.id, batches):
+                new += len(out.new)
     elapsed = time.perf_counter() - t0
+    producer.join()
     await store.close()
-    return elapsed, new
+    return elapsed, new, len(texts) / transactions
 
 
 async def _create(db: Path) -> None:
@@ -137,18 +171,17 @@ def raw(texts: list[str], db: Path) -> tuple[float, int]:
     """The same keys, precomputed outside the timing, inserted with executemany."""
     asyncio.run(_create(db))  # the same schema
     rows_per_tx = []
-    for i in range(0, len(texts), REPLIES_PER_TX):
+    for i in range(0, len(texts), SLOTS):
         rows = []
-        for text in texts[i : i + REPLIES_PER_TX]:
+        for text in texts[i : i + SLOTS]:
             for c in parse_reply(text).candidates:
                 f = forms(c)
                 if f is not None:
                     rows.append((1, f.key, f.loose, f.text, "2026-01-01T00:00:00.000Z"))
         rows_per_tx.append(rows)
     con = sqlite3.connect(db, isolation_level=None)
-    con.execute("PRAGMA journal_mode = WAL")
-    con.execute("PRAGMA synchronous = NORMAL")
-    con.execute(f"PRAGMA cache_size = -{CACHE_KIB}")  # the store's settings
+    for pragma in WRITER_PRAGMAS:  # the store's settings
+        con.execute(f"PRAGMA {pragma}")
     con.execute(
         "INSERT INTO runs (id, uid, topic, settings, status, started_at) "
         "VALUES (1, 'raw', 'bench', '{}', 'running', 'now')"
@@ -173,10 +206,14 @@ def one(size: int, mode: str) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "bench.db"
         if mode == "pipeline":
-            elapsed, new = asyncio.run(pipeline(texts, db))
+            elapsed, new, per_tx = asyncio.run(pipeline(texts, db))
         else:
             elapsed, new = raw(texts, db)
-    return {"size": size, "mode": mode, "seconds": elapsed, "new": new, "rss_mb": peak_rss_mb()}
+            per_tx = SLOTS
+    return {
+        "size": size, "mode": mode, "seconds": elapsed, "new": new, "rss_mb": peak_rss_mb(),
+        "replies_per_tx": per_tx,
+    }  # fmt: skip
 
 
 def main() -> None:
@@ -197,15 +234,15 @@ def main() -> None:
             )  # fmt: skip
             results[size, mode] = json.loads(out.stdout)
     base = results[sizes[0], "pipeline"]["seconds"] / sizes[0]
-    print(f"{'candidates':>11} {'raw/s':>10} {'pipeline/s':>11} {'ratio':>6} "
-          f"{'µs/entry':>9} {'vs first':>8} {'new':>9} {'peak RSS MB':>12}")  # fmt: skip
+    print(f"{'candidates':>11} {'raw/s':>10} {'pipeline/s':>11} {'ratio':>6} {'µs/entry':>9} "
+          f"{'vs first':>8} {'new':>9} {'replies/tx':>10} {'peak RSS MB':>12}")  # fmt: skip
     for size in sizes:
         r, p = results[size, "raw"], results[size, "pipeline"]
         per = p["seconds"] / size
         print(
             f"{size:>11,} {size / r['seconds']:>10,.0f} {size / p['seconds']:>11,.0f} "
             f"{r['seconds'] / p['seconds']:>6.2f} {per * 1e6:>9.2f} {per / base:>8.2f} "
-            f"{int(p['new']):>9,} {p['rss_mb']:>12.0f}"
+            f"{int(p['new']):>9,} {p['replies_per_tx']:>10.1f} {p['rss_mb']:>12.0f}"
         )
 
 

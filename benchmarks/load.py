@@ -190,7 +190,9 @@ async def tui(producers: int, entries: int, tmp: Path, sim: bool = False) -> dic
         "entries_per_s": round(unique / elapsed),
         "key_presses": len(latencies),
         "key_latency_ms": {
-            "median": statistics.median(ms), "p95": ms[int(len(ms) * 0.95)], "max": ms[-1]
+            "median": statistics.median(ms),
+            "p95": ms[int(len(ms) * 0.95)],
+            "max": ms[-1],
         },
         "peak_rss_mb": round(peak_rss_mb()),
     }
@@ -202,8 +204,11 @@ def main() -> None:
     ap.add_argument("--entries", type=int, default=1_000_000)
     ap.add_argument("--exports", type=int, default=5)
     ap.add_argument("--phase", choices=("headless", "tui"), help="run one phase, print JSON")
-    ap.add_argument("--sim", action="store_true",
-                    help="tui phase on sim:fast (an LLM's pace) instead of the instant provider")
+    ap.add_argument(
+        "--sim",
+        action="store_true",
+        help="tui phase on sim:fast (an LLM's pace) instead of the instant provider",
+    )
     args = ap.parse_args()
     if args.phase:
         with tempfile.TemporaryDirectory() as tmp:

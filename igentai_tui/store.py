@@ -145,11 +145,18 @@ SCHEMA_VERSION = max(number for number, _, _ in MIGRATIONS)
 
 # Page cache of the writer: big enough that the key indexes of a 1M-entry run stay in memory.
 CACHE_KIB = 64 * 1024
+# How the writer's connection reads and writes (the ingest benchmark's raw insert uses them too).
+WRITER_PRAGMAS = (
+    "journal_mode = WAL",
+    "synchronous = NORMAL",
+    f"cache_size = -{CACHE_KIB}",
+    "wal_autocheckpoint = 10000",
+)
 
 # Prepared statements kept per connection. The batch insert and lookup have one SQL text per
 # batch size, each up to a few MB when prepared for thousands of parameters: Python's default
-# of 128 grew the writer by ~200 MB over a 1M-entry run (docs/reliability.md, Load).
-STATEMENTS = 16
+# of 128 grew the writer by 100-200 MB over a 1M-entry run (docs/reliability.md, Load).
+_CACHED_STATEMENTS = 8
 
 # SQLite's default limit on bound parameters is 32766 (since 3.32); stay well under it.
 _MAX_PARAMS = 30_000
@@ -282,7 +289,9 @@ class Store:
         path = Path(path).expanduser()
         _check_path(path, create)
         try:
-            conn = await aiosqlite.connect(path, isolation_level=None, cached_statements=STATEMENTS)
+            conn = await aiosqlite.connect(
+                path, isolation_level=None, cached_statements=_CACHED_STATEMENTS
+            )
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open database {path}: {exc}") from None
         store = cls(conn, path)
@@ -303,11 +312,8 @@ class Store:
         tables = {r[0] for r in await c.execute_fetchall("SELECT name FROM sqlite_master")}
         if tables and "schema_migrations" not in tables:
             raise StoreError(f"{self.path} is an SQLite database but not an igentai one")
-        await c.execute("PRAGMA journal_mode = WAL")
-        await c.execute("PRAGMA synchronous = NORMAL")
-        await c.execute("PRAGMA foreign_keys = ON")
-        await c.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
-        await c.execute("PRAGMA wal_autocheckpoint = 10000")
+        for pragma in (*WRITER_PRAGMAS, "foreign_keys = ON"):
+            await c.execute(f"PRAGMA {pragma}")
         await self._migrate(bool(tables))
 
     async def _migrate(self, existing: bool) -> None:
@@ -523,17 +529,11 @@ class Store:
         A candidate is a duplicate when an entry of the run has its `loose` signature (exact
         when the keys are equal too, a variant otherwise); duplicates bump `times_proposed`.
         With `max_new`, new entries past that many are not stored (a unique-entry limit).
+        The whole transaction runs as one call on the connection's thread: one hand-over
+        between threads instead of one a statement.
         """
-        c = self._conn
-        await c.execute("BEGIN IMMEDIATE")
-        try:
-            outcomes = await self._record(run_id, batches, max_new)
-            await c.execute("COMMIT")
-        except BaseException:
-            with contextlib.suppress(Exception):  # keep the original error, not ROLLBACK's
-                await c.execute("ROLLBACK")
-            raise
-        return outcomes
+        conn = self._conn
+        return await conn._execute(_record, conn._conn, run_id, batches, max_new)
 
     async def record_routing(self, run_id: int, at: float, decisions: Sequence[Any]) -> None:
         """Store routing decisions (engine/routing.py `Decision`s), all at wall time `at`."""
@@ -544,118 +544,131 @@ class Store:
             [(run_id, when, d.arm, d.share, d.score, d.unit, d.reason) for d in decisions],
         )
 
-    async def _record(
-        self, run_id: int, batches: Sequence[Batch], max_new: int | None
-    ) -> list[BatchOutcome]:
-        c = self._conn
-        rows = await c.execute_fetchall("SELECT coalesce(max(id), 0) FROM calls")
-        first_call_id = rows[0][0] + 1
-        outcomes = [BatchOutcome(first_call_id + i) for i in range(len(batches))]
 
-        # Existing entries sharing a loose signature with any candidate.
-        looses = list({f.loose for b in batches for f in b.candidates})
-        existing: dict[str, list[Any]] = {}  # loose -> [id, key, times_proposed, added]
-        for chunk in _chunks(looses, _MAX_PARAMS - 1):
-            marks = ",".join("?" * len(chunk))
-            for eid, key, loose, times in await c.execute_fetchall(
-                f"SELECT id, key, loose, times_proposed FROM entries "
-                f"WHERE run_id = ? AND loose IN ({marks})",
-                (run_id, *chunk),
-            ):
-                existing.setdefault(loose, [eid, key, times, 0])
+def _record(
+    db: sqlite3.Connection, run_id: int, batches: Sequence[Batch], max_new: int | None
+) -> list[BatchOutcome]:
+    """`Store.record`, on the connection's thread."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        outcomes = _store_batches(db, run_id, batches, max_new)
+        db.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(Exception):  # keep the original error, not ROLLBACK's
+            db.execute("ROLLBACK")
+        raise
+    return outcomes
 
-        # Decide each candidate in order: duplicate of a stored or earlier entry, or new.
-        pending: dict[str, list[Any]] = {}  # loose -> [forms, batch index, added]
-        for i, batch in enumerate(batches):
-            out = outcomes[i]
-            for f in batch.candidates:
-                hit = existing.get(f.loose)
-                if hit is not None:
-                    hit[3] += 1
-                    same = hit[1] == f.key
-                elif (p := pending.get(f.loose)) is not None:
-                    p[2] += 1
-                    same = p[0].key == f.key
-                elif max_new is None or len(pending) < max_new:
-                    pending[f.loose] = [f, i, 0]
-                    continue
-                else:
-                    continue  # over the unique-entry limit: not stored
-                if same:
-                    out.dup_exact += 1
-                else:
-                    out.dup_variant += 1
 
-        await self._insert_calls(run_id, batches, outcomes, pending)
+def _store_batches(
+    db: sqlite3.Connection, run_id: int, batches: Sequence[Batch], max_new: int | None
+) -> list[BatchOutcome]:
+    first_call_id = db.execute("SELECT coalesce(max(id), 0) FROM calls").fetchone()[0] + 1
+    outcomes = [BatchOutcome(first_call_id + i) for i in range(len(batches))]
 
-        # Insert the new entries; the UNIQUE key index has the last word.
-        now = utc_iso()
-        params: list[Any] = []
-        for f, i, added in pending.values():
-            call = batches[i].call
-            params += (
-                run_id, f.key, f.loose, f.text, call.partition, outcomes[i].call_id,
-                call.producer, call.provider, call.model, now, 1 + added,
-            )  # fmt: skip
-        width = 11
-        inserted: dict[str, int] = {}
-        for chunk in _chunks(params, (_MAX_PARAMS // width) * width):
-            marks = ",".join(["(" + ",".join("?" * width) + ")"] * (len(chunk) // width))
-            for eid, key in await c.execute_fetchall(
-                "INSERT INTO entries (run_id, key, loose, text, partition, first_call_id, "
-                "first_producer, first_provider, first_model, first_seen, times_proposed) "
-                f"VALUES {marks} ON CONFLICT (run_id, key) DO NOTHING RETURNING id, key",
-                chunk,
-            ):
-                inserted[key] = eid
-        for f, i, added in pending.values():
-            eid = inserted.get(f.key)
-            if eid is None:  # another writer stored this key meanwhile: a duplicate after all
-                outcomes[i].dup_exact += 1
+    # Existing entries sharing a loose signature with any candidate.
+    looses = list({f.loose for b in batches for f in b.candidates})
+    existing: dict[str, list[Any]] = {}  # loose -> [id, key, times_proposed, added]
+    for chunk in _chunks(looses, _MAX_PARAMS - 1):
+        marks = ",".join("?" * len(chunk))
+        for eid, key, loose, times in db.execute(
+            f"SELECT id, key, loose, times_proposed FROM entries "
+            f"WHERE run_id = ? AND loose IN ({marks})",
+            (run_id, *chunk),
+        ):
+            existing.setdefault(loose, [eid, key, times, 0])
+
+    # Decide each candidate in order: duplicate of a stored or earlier entry, or new.
+    pending: dict[str, list[Any]] = {}  # loose -> [forms, batch index, added]
+    for i, batch in enumerate(batches):
+        out = outcomes[i]
+        for f in batch.candidates:
+            hit = existing.get(f.loose)
+            if hit is not None:
+                hit[3] += 1
+                same = hit[1] == f.key
+            elif (p := pending.get(f.loose)) is not None:
+                p[2] += 1
+                same = p[0].key == f.key
+            elif max_new is None or len(pending) < max_new:
+                pending[f.loose] = [f, i, 0]
                 continue
-            outcomes[i].new.append(NewEntry(eid, f.text, f.key))
-            outcomes[i].count_changes.append((0, 1 + added))
+            else:
+                continue  # over the unique-entry limit: not stored
+            if same:
+                out.dup_exact += 1
+            else:
+                out.dup_variant += 1
 
-        bumps = [(added, eid) for eid, _key, _times, added in existing.values() if added]
-        if bumps:
-            await c.executemany(
-                "UPDATE entries SET times_proposed = times_proposed + ? WHERE id = ?", bumps
+    _insert_calls(db, run_id, batches, outcomes, pending)
+
+    # Insert the new entries; the UNIQUE key index has the last word.
+    now = utc_iso()
+    params: list[Any] = []
+    for f, i, added in pending.values():
+        call = batches[i].call
+        params += (
+            run_id, f.key, f.loose, f.text, call.partition, outcomes[i].call_id,
+            call.producer, call.provider, call.model, now, 1 + added,
+        )  # fmt: skip
+    width = 11
+    inserted: dict[str, int] = {}
+    for chunk in _chunks(params, (_MAX_PARAMS // width) * width):
+        marks = ",".join(["(" + ",".join("?" * width) + ")"] * (len(chunk) // width))
+        for eid, key in db.execute(
+            "INSERT INTO entries (run_id, key, loose, text, partition, first_call_id, "
+            "first_producer, first_provider, first_model, first_seen, times_proposed) "
+            f"VALUES {marks} ON CONFLICT (run_id, key) DO NOTHING RETURNING id, key",
+            chunk,
+        ):
+            inserted[key] = eid
+    for f, i, added in pending.values():
+        eid = inserted.get(f.key)
+        if eid is None:  # another writer stored this key meanwhile: a duplicate after all
+            outcomes[i].dup_exact += 1
+            continue
+        outcomes[i].new.append(NewEntry(eid, f.text, f.key))
+        outcomes[i].count_changes.append((0, 1 + added))
+
+    bumps = [(added, eid) for eid, _key, _times, added in existing.values() if added]
+    if bumps:
+        db.executemany("UPDATE entries SET times_proposed = times_proposed + ? WHERE id = ?", bumps)
+    changes = [(t, t + a) for _eid, _key, t, a in existing.values() if a]
+    if outcomes and changes:
+        outcomes[0].count_changes.extend(changes)
+    return outcomes
+
+
+def _insert_calls(
+    db: sqlite3.Connection,
+    run_id: int,
+    batches: Sequence[Batch],
+    outcomes: list[BatchOutcome],
+    pending: dict[str, list[Any]],
+) -> None:
+    new_per_batch = [0] * len(batches)
+    for _f, i, _added in pending.values():
+        new_per_batch[i] += 1
+    rows = []
+    for i, (batch, out) in enumerate(zip(batches, outcomes, strict=True)):
+        call = batch.call
+        rows.append(
+            (
+                out.call_id, run_id, call.producer, call.provider, call.model,
+                call.partition, call.prompt_version, utc_iso(call.started_at),
+                call.latency_s, call.input_tokens, call.output_tokens, call.cost_usd,
+                call.context_entries, call.finish_reason, len(batch.candidates),
+                new_per_batch[i], out.dup_exact, out.dup_variant, call.rejected,
+                call.error_kind, call.error_message,
             )
-        changes = [(t, t + a) for _eid, _key, t, a in existing.values() if a]
-        if outcomes and changes:
-            outcomes[0].count_changes.extend(changes)
-        return outcomes
-
-    async def _insert_calls(
-        self,
-        run_id: int,
-        batches: Sequence[Batch],
-        outcomes: list[BatchOutcome],
-        pending: dict[str, list[Any]],
-    ) -> None:
-        new_per_batch = [0] * len(batches)
-        for _f, i, _added in pending.values():
-            new_per_batch[i] += 1
-        rows = []
-        for i, (batch, out) in enumerate(zip(batches, outcomes, strict=True)):
-            call = batch.call
-            rows.append(
-                (
-                    out.call_id, run_id, call.producer, call.provider, call.model,
-                    call.partition, call.prompt_version, utc_iso(call.started_at),
-                    call.latency_s, call.input_tokens, call.output_tokens, call.cost_usd,
-                    call.context_entries, call.finish_reason, len(batch.candidates),
-                    new_per_batch[i], out.dup_exact, out.dup_variant, call.rejected,
-                    call.error_kind, call.error_message,
-                )
-            )  # fmt: skip
-        await self._conn.executemany(
-            "INSERT INTO calls (id, run_id, producer, provider, model, partition, "
-            "prompt_version, started_at, latency_s, input_tokens, output_tokens, cost_usd, "
-            "context_entries, finish_reason, returned, new, dup_exact, dup_variant, rejected, "
-            "error_kind, error_message) VALUES (" + ",".join("?" * 21) + ")",
-            rows,
-        )
+        )  # fmt: skip
+    db.executemany(
+        "INSERT INTO calls (id, run_id, producer, provider, model, partition, "
+        "prompt_version, started_at, latency_s, input_tokens, output_tokens, cost_usd, "
+        "context_entries, finish_reason, returned, new, dup_exact, dup_variant, rejected, "
+        "error_kind, error_message) VALUES (" + ",".join("?" * 21) + ")",
+        rows,
+    )
 
 
 def _check_path(path: Path, create: bool) -> None:

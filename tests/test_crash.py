@@ -118,7 +118,7 @@ def check_after_kill(tmp_path: Path, report: Report) -> set[str]:
         db, "SELECT count(*), coalesce(sum(new), 0), min(input_tokens), min(output_tokens) "
         "FROM calls WHERE error_kind IS NULL",
     )[0]  # fmt: skip
-    (n_calls, lo, hi), = _query(db, "SELECT count(*), min(id), max(id) FROM calls")
+    ((n_calls, lo, hi),) = _query(db, "SELECT count(*), min(id), max(id) FROM calls")
     assert n_calls == 0 or hi - lo + 1 == n_calls, "a gap in the calls table"
     assert new == len(texts), "entries without the call that found them, or the reverse"
     orphans = _query(db, "SELECT count(*) FROM entries WHERE first_call_id NOT IN "
@@ -168,9 +168,7 @@ def crash_and_resume(tmp_path: Path, providers: str, kills: int, seed: int,
             lines, _ = _file_lines(tmp_path / "output.txt")
             assert stored_before <= {key_of(line) for line in lines}, "repair lost entries"
         if server is not None:  # requests the server answered that no calls row records
-            report.lost_calls.append(
-                (server.count - seen_before) - (report.calls - calls_before)
-            )
+            report.lost_calls.append((server.count - seen_before) - (report.calls - calls_before))
     final_resume(tmp_path, base, env, report)
     return report
 
@@ -193,7 +191,7 @@ def final_resume(tmp_path: Path, base: list[str], env: dict[str, str], report: R
     assert partial == ""
     assert sorted(key_of(t) for t in lines) == sorted(key_of(t) for t in texts)
     assert summary["unique"] == len(texts) == target
-    (n, tokens), = _query(db, "SELECT count(*), sum(input_tokens + output_tokens) FROM calls")
+    ((n, tokens),) = _query(db, "SELECT count(*), sum(input_tokens + output_tokens) FROM calls")
     assert summary["requests"] == n
     assert summary["input_tokens"] + summary["output_tokens"] == tokens
     assert _query(db, "SELECT count(*), max(status) FROM runs")[0] == (1, "completed")

@@ -61,9 +61,7 @@ def storming(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Stormi
     with ExitStack() as stack:
         healthy = stack.enter_context(oa.OpenAIServer(api_key=KEY))
         counter = iter(range(10**9))
-        healthy.answer = lambda seen: "\n".join(
-            f"Healthy star {next(counter)}" for _ in range(30)
-        )
+        healthy.answer = lambda seen: "\n".join(f"Healthy star {next(counter)}" for _ in range(30))
         servers: list[FakeServer] = [
             stack.enter_context(oa.OpenAIServer(api_key=KEY)),
             stack.enter_context(an.AnthropicServer(api_key=KEY)),

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from corpus import entry_texts
 
-from igentai_tui.engine.normalize import Forms, forms, key_of, loose_of, strip_description
-from igentai_tui.engine.parsing import MAX_ENTRY_CHARS
+from igentai_tui.engine.normalize import Forms, _forms, forms, key_of, loose_of, strip_description
+from igentai_tui.engine.parsing import MAX_ENTRY_CHARS, PLAIN_ENTRY
 
 
 def F(text: str) -> Forms:
@@ -226,3 +227,14 @@ def test_homoglyphs_fold_only_in_tokens_that_mix_scripts() -> None:
     assert key_of("\u0412\u041cW") == "bmw"  # uppercase spoofs fold through their lowercase
     assert key_of("\u041c\u043e\u0441\u043a\u0432\u0430") == "\u043c\u043e\u0441\u043a\u0432\u0430"
     assert key_of("\u0421\u043e\u043a") != key_of("Cok")  # one script: a real word, kept
+
+
+# -- the fast path ---------------------------------------------------------------------------
+
+
+def test_plain_fast_path_agrees_with_the_general_steps() -> None:
+    texts = entry_texts()
+    plain = [t for t in texts if PLAIN_ENTRY.fullmatch(t)]
+    assert len(plain) >= 1000 and len(plain) < len(texts)
+    for text in plain:
+        assert forms(text) == _forms(text), text

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import random
+import re
 import unicodedata
 
 import pytest
+from corpus import entry_texts
 
+from igentai_tui.engine import parsing
 from igentai_tui.engine.parsing import MAX_ENTRY_CHARS, ParseResult, clean_item, parse_reply
 from igentai_tui.engine.sanitize import clean_control, display_text
 
@@ -282,3 +285,24 @@ def test_display_text_bounds_length() -> None:
     assert display_text("abcdef", 4) == "abc…"
     assert display_text("\x1b[2J" + "x" * 10, 5) == "xxxx…"
     assert display_text("abc", 0) == ""
+
+
+# -- the fast path ---------------------------------------------------------------------------
+
+
+def test_plain_fast_path_agrees_with_the_general_steps(monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = entry_texts()
+    rng = random.Random(7)
+    markers = ["1. ", "12) ", "- ", "* ", "+ ", "", "1.  ", "• ", "#3 ", " 4. ", "5. **"]
+    replies = []
+    for i in range(0, len(texts), 40):
+        lines = [rng.choice(markers) + t for t in texts[i : i + 40]]
+        lines.insert(0, rng.choice(["Sure! Here are 40 more:", "## List", "1. Here are more:"]))
+        replies.append("\n".join(lines))
+    fast = [parse_reply(r, truncated=bool(i % 2)) for i, r in enumerate(replies)]
+    assert sum(len(p.candidates) for p in fast) > len(texts) // 2
+    assert sum(map(bool, map(parsing._PLAIN_ITEM.fullmatch, "\n".join(replies).split("\n")))) > 2000
+    never = re.compile(r"(?!)")
+    monkeypatch.setattr(parsing, "_PLAIN_ITEM", never)
+    monkeypatch.setattr(parsing, "PLAIN_ENTRY", never)
+    assert fast == [parse_reply(r, truncated=bool(i % 2)) for i, r in enumerate(replies)]

@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
-from igentai_tui.engine.parsing import MAX_ENTRY_CHARS, clean_item, unwrap
+from igentai_tui.engine.parsing import MAX_ENTRY_CHARS, PLAIN_ENTRY, clean_item, unwrap
 
 
-@dataclass(frozen=True, slots=True)
-class Forms:
-    """The forms of one entry."""
+class Forms(NamedTuple):
+    """The forms of one entry (a named tuple: made once per candidate, so cheap to make)."""
 
     text: str  # best form for storage and display
     key: str  # exact uniqueness key (UNIQUE index)
@@ -246,10 +245,15 @@ def key_of(text: str) -> str:
     if "+" in text:
         text = text.replace("+", " plus ")
     tokens = text.translate(_FOLD).split()
-    if not tokens:
-        return ""
     if not text.isascii():
         tokens = [_unconfuse(t) for t in tokens]
+    return _joined(tokens)
+
+
+def _joined(tokens: list[str]) -> str:
+    """The key made of folded tokens: initials merged, abbreviations expanded."""
+    if not tokens:
+        return ""
     if len(tokens) > 1:
         if min(map(len, tokens)) == 1:
             tokens = _merge_initials(tokens)
@@ -324,18 +328,31 @@ def loose_of(key: str) -> str:
     distinctive word is left; connectors ("of", "de", "la"...) are dropped unless first; the
     tokens are sorted. "Musée du Louvre", "Louvre Museum" and "Louvre" all give "louvre".
     """
-    tokens = _without_generic(list(map(_singular, key.split())))
-    kept = tokens[:1] + [t for t in tokens[1:] if t not in _CONNECTORS]
-    kept.sort()
-    return " ".join(kept)
+    tokens = list(map(_singular, key.split()))
+    if len(tokens) > 1:
+        if tokens[-1] in _GENERIC or tokens[0] in _GENERIC:
+            tokens = _without_generic(tokens)
+        if not _CONNECTORS.isdisjoint(tokens):
+            tokens = tokens[:1] + [t for t in tokens[1:] if t not in _CONNECTORS]
+        tokens.sort()
+    return " ".join(tokens)
 
 
 # -- forms -----------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=65536)
 def forms(candidate: str) -> Forms | None:
     """The text, key and loose signature of a candidate; None if nothing usable is left."""
+    if len(candidate) <= MAX_ENTRY_CHARS and PLAIN_ENTRY.fullmatch(candidate):
+        # Cleaning, description stripping and unwrapping leave it as it is; folding is lower().
+        m = _ARTICLE.match(candidate)
+        key = _joined((candidate[m.end() :] if m else candidate).lower().split())
+        return Forms(candidate, key, loose_of(key))
+    return _forms(candidate)
+
+
+def _forms(candidate: str) -> Forms | None:
+    """`forms` for any candidate, by the general steps."""
     if len(candidate) > 4 * MAX_ENTRY_CHARS:  # hopeless, and not worth the regexes
         return None
     text = unwrap(strip_description(clean_item(candidate)))

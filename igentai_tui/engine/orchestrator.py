@@ -504,6 +504,9 @@ class Orchestrator:
                     done = True
                     break
                 items.append(nxt)
+            for it in items:  # off the queue: producers may refill it while these are stored
+                if it.holds_slot:
+                    self._slots.release()
             await self._store_items(items)
             if done:
                 return
@@ -524,10 +527,6 @@ class Orchestrator:
             for it in items:
                 it.stored.set()
             return
-        finally:
-            for it in items:
-                if it.holds_slot:
-                    self._slots.release()
         try:
             await self._account_items(items, outcomes)
         finally:

@@ -24,6 +24,9 @@ from igentai_tui.engine.sanitize import clean_control
 
 MAX_ENTRY_CHARS = 200  # longer candidates are rejected ("absurd length")
 
+# Plain ASCII words, single spaces, a letter first: no cleaning step changes such an entry.
+PLAIN_ENTRY = re.compile(r"[A-Za-z][A-Za-z0-9]*(?: [A-Za-z0-9]+)*")
+
 
 @dataclass(slots=True)
 class ParseResult:
@@ -57,6 +60,8 @@ _MARKUP = (
     ("<", re.compile(r"</?(?:b|i|u|s|em|strong|code|mark|del|span|br|p|li)\b[^<>]*>", re.I), ""),
 )
 _MARKUP_CHARS = frozenset(c for c, _, _ in _MARKUP)
+# The most common line, "12. Louvre" or "- Louvre": a list item holding a plain entry.
+_PLAIN_ITEM = re.compile(r"(?:\d{1,4}[.)]|[-*+]) (" + PLAIN_ENTRY.pattern + ")")
 _QUOTES = {'"': '"', "'": "'", "“": "”", "‘": "’", "«": "»", "„": "“", "「": "」"}
 _WRAPPERS = frozenset(_QUOTES) | frozenset(_QUOTES.values()) | frozenset("[],;")
 _FINAL_WORD = re.compile(r"(?<![.\w])([^\W\d_]{3,})\.$")  # "Notre-Dame." but not "D.C."
@@ -203,6 +208,10 @@ def _line_items(raw_lines: list[str]) -> list[_Item]:
     column: int | None = None  # the table column that holds the entry, from the header
     header: list[str] | None = None  # cells of the previous table row, until a separator
     for i, raw in enumerate(raw_lines):
+        if plain := _PLAIN_ITEM.fullmatch(raw):
+            items.append(_Item(plain.group(1), i, True))
+            header = None
+            continue
         line = clean_control(raw)
         if not line or _RULE.fullmatch(line):
             continue
@@ -372,6 +381,10 @@ def _junk(s: str) -> bool:
 def _accept(texts: list[str], clean: Callable[[str], str], result: ParseResult) -> None:
     """Append each text, cleaned, to `result`'s candidates, or count it as rejected."""
     for text in texts:
+        if len(text) <= MAX_ENTRY_CHARS and PLAIN_ENTRY.fullmatch(text):
+            if text.casefold() not in _FILLER:  # clean(text) is text, and not junk
+                result.candidates.append(text)
+            continue
         if len(text) > 4 * MAX_ENTRY_CHARS:  # hopeless, and not worth the regexes
             result.rejected += 1
             continue
