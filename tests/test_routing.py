@@ -284,7 +284,7 @@ async def test_orchestrator_routes_by_the_router_and_records_why(tmp_path: Path)
     rows = con.execute("SELECT arm, share, score, unit, reason FROM routing").fetchall()
     assert {r[0] for r in rows} == {"sim:good", "sim:poor"}
     assert all(0 <= r[1] <= 1 and r[2] is not None and r[3] == "new/1k tokens" for r in rows)
-    assert any("best score" in r[4] for r in rows if r[0] == "sim:good")
+    assert any("best score" in r[4] for r in rows if r[0] == "sim:good"), rows
 
 
 async def test_orchestrator_fixed_routing_keeps_producers_on_their_arms(tmp_path: Path) -> None:

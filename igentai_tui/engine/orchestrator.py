@@ -228,6 +228,7 @@ class Orchestrator:
             await self._shutdown(ingest)
         assert self._end is not None
         status, reason = self._end
+        await self._record_routing(self.clock.monotonic(), final=True)
         await self.store.finish_run(self.run_row.id, status, reason, self.clock.now())
         snap = self.metrics.snapshot(self.clock.monotonic())
         self._publish(MetricsUpdated(snap))
@@ -575,13 +576,7 @@ class Orchestrator:
                     self.router.observe(it.arm, outcome, now)
                 self._cond.notify_all()
             found.extend(FoundEntry(e.text, it.pid, it.arm, call.partition) for e in out.new)
-        with self._lock:
-            decisions = self.router.report(now)
-        if decisions:
-            try:
-                await self.store.record_routing(self.run_row.id, self.clock.now(), decisions)
-            except Exception as exc:  # the record is for the user; the run goes on
-                self._publish(Notice(f"could not store routing decisions: {exc}", "error"))
+        await self._record_routing(now)
         if found:
             self.output.append([f.text for f in found])
             self._publish(NewEntries(tuple(found)))
@@ -589,6 +584,15 @@ class Orchestrator:
             changed = [_partition_row(p) for p in self.partitions.take_dirty()]
         await self._save_partitions(changed)
         self._check_limits()
+
+    async def _record_routing(self, now: float, final: bool = False) -> None:
+        with self._lock:
+            decisions = self.router.report(now, final=final)
+        if decisions and self.run_row is not None:
+            try:
+                await self.store.record_routing(self.run_row.id, self.clock.now(), decisions)
+            except Exception as exc:  # the record is for the user; the run goes on
+                self._publish(Notice(f"could not store routing decisions: {exc}", "error"))
 
     async def _save_partitions(self, rows: list[PartitionRow]) -> None:
         if not rows or self.run_row is None:

@@ -194,9 +194,14 @@ class Router:
         n = len(picks) or 1
         return {a: counts[a] / n for a in self.arms}
 
-    def report(self, now: float) -> list[Decision]:
-        """Rows to record when shares moved materially or an arm's health changed, else []."""
-        if not self._events and (
+    def report(self, now: float, *, final: bool = False) -> list[Decision]:
+        """Rows to record when shares moved materially or an arm's health changed, else [];
+        with `final` (the run ends), the last shares whenever any request was routed."""
+        if final:
+            if not self._picks:
+                return []
+            self._events.append("run ended")
+        elif not self._events and (
             len(self._picks) < REPORT_MIN_DECISIONS
             or (self._reported_at is not None and now - self._reported_at < REPORT_EVERY_S)
         ):
