@@ -20,6 +20,7 @@ from typing import Any
 from igentai_tui.config import config_dir, default_db_path
 from igentai_tui.engine.clock import span
 from igentai_tui.engine.metrics import coverage
+from igentai_tui.engine.prompts import short_partition
 from igentai_tui.store import BUSY_TIMEOUT_MS, SCHEMA_VERSION, explain_error, parse_utc
 
 FORMATS = ("txt", "csv", "jsonl", "md")
@@ -360,7 +361,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     for title, key in (("provider:model", "providers"), ("partition", "partitions")):
         rows = [
             (
-                _short(name, 40), s["requests"], s["new"],
+                _short(short_partition(name), 40), s["requests"], s["new"],
                 "" if s["yield"] is None else f"{s['yield']:.1%}",
                 s["input_tokens"] + s["output_tokens"],
                 "unknown" if s["cost_usd"] is None else f"${s['cost_usd']:.4f}",

@@ -209,3 +209,11 @@ def test_one_split_request_at_a_time_per_partition() -> None:
     assert second is not None and second.plan
     parts.released(parts.root, plan=True)  # the first reply's bookkeeping arrives late
     assert all(not t.plan for t in (parts.next() for _ in range(8)) if t)
+
+
+def test_short_partition_names_for_narrow_columns() -> None:
+    from igentai_tui.engine.prompts import letter_partition, short_partition
+
+    assert short_partition(f"Castles; {letter_partition('m')}") == "Castles · M"
+    assert short_partition(letter_partition("q")) == "letter Q"
+    assert short_partition("Museums > Art museums") == "Museums > Art museums"

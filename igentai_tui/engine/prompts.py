@@ -55,6 +55,19 @@ def subtopics_prompt(
     return "\n".join(lines)
 
 
+_LETTER_FOCUS = "entries whose name starts with the letter "
+
+
 def letter_partition(letter: str) -> str:
     """The focus line for a first-letter partition."""
-    return f"entries whose name starts with the letter {letter.upper()}"
+    return f"{_LETTER_FOCUS}{letter.upper()}"
+
+
+def short_partition(name: str) -> str:
+    """A partition's name for a narrow column: "Castles; entries whose name starts with the
+    letter M" -> "Castles · M"; a lone letter partition -> "letter M"."""
+    head, sep, letter = name.rpartition(_LETTER_FOCUS)
+    if not sep or len(letter) != 1:
+        return name
+    head = head.removesuffix("; ")
+    return f"{head} · {letter}" if head else f"letter {letter}"

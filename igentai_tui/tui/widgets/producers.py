@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from rich.text import Text
 
+from igentai_tui.engine.prompts import short_partition
 from igentai_tui.tui.format import ARM_MAX, DASH, STATE_STYLE, num, safe
 from igentai_tui.tui.model import ProducerRow
 from igentai_tui.tui.widgets.table import KeyedTable, cell
@@ -19,7 +20,9 @@ def producer_cells(row: ProducerRow, color: str) -> list[Text]:
         Text.assemble(("■ ", color), safe(row.arm, ARM_MAX, dim), no_wrap=True, end=""),
         cell(num(row.requests), dim),
         cell(num(row.new), dim or "bold"),
-        safe(row.partition, 24, dim) if row.partition else cell(DASH, "dim", right=False),
+        safe(short_partition(row.partition), 32, dim)
+        if row.partition
+        else cell(DASH, "dim", right=False),
         safe(row.last_error, 80, "red") if row.last_error else cell("", right=False),
     ]
 
