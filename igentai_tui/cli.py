@@ -214,7 +214,7 @@ def run_request(args: argparse.Namespace, stored: dict[str, Any] | None = None) 
     return RunRequest(settings, args.db or default_db_path(), output, note, args.resume)
 
 
-def _resume_settings(args: argparse.Namespace) -> dict[str, Any] | None:
+def resume_settings(args: argparse.Namespace) -> dict[str, Any] | None:
     """The stored settings of the run --resume names (with its topic and output path)."""
     if args.resume is None:
         return None
@@ -261,7 +261,7 @@ def _main(argv: list[str]) -> int:
             from igentai_tui.tui.app import run_tui
 
             return run_tui(args)
-        request = run_request(args, _resume_settings(args))
+        request = run_request(args, resume_settings(args))
     except UsageError as exc:
         print(f"igentai: error: {exc}", file=sys.stderr)
         return Exit.USAGE

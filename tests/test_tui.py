@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from igentai_tui.cli import _resume_settings, build_parser, run_request
+from igentai_tui.cli import build_parser, resume_settings, run_request
 from igentai_tui.commands import export_run
 from igentai_tui.engine.events import FoundEntry, NewEntries, Notice
 from igentai_tui.providers import make_provider
@@ -75,7 +75,7 @@ def make_app(
         argv += ["--", topic]
     args = build_parser().parse_args(argv)
     wanted = topic is not None or args.resume is not None
-    request = run_request(args, _resume_settings(args)) if wanted else None
+    request = run_request(args, resume_settings(args)) if wanted else None
     chosen = provider or Scripted(fresh)
 
     def factory(name: str, model: str, *, seed: int, clock: object) -> object:

@@ -28,7 +28,7 @@ from igentai_tui.cli import (
     Exit,
     RunRequest,
     UsageError,
-    _resume_settings,
+    resume_settings,
     run_request,
 )
 from igentai_tui.engine.clock import Clock
@@ -358,7 +358,7 @@ def run_tui(args: argparse.Namespace) -> int:
     request = None
     if args.topic is not None or getattr(args, "resume", None) is not None:
         try:
-            request = run_request(args, _resume_settings(args))
+            request = run_request(args, resume_settings(args))
         except UsageError as exc:
             print(f"igentai: error: {exc}", file=sys.stderr)
             return Exit.USAGE
