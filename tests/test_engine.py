@@ -342,3 +342,15 @@ async def test_a_resumed_run_continues_its_partitions(tmp_path: Path) -> None:
     assert plans == 2  # the topic was not split again
     assert set(before) <= set(after)
     assert sum(after.values()) > sum(before.values())
+
+
+async def test_without_until_saturated_an_exhausted_topic_is_announced_once(
+    tmp_path: Path,
+) -> None:
+    from igentai_tui.engine.orchestrator import EXHAUSTED_NOTICE
+
+    sim = SimProvider("instant", seed=3)
+    result, _, events = await run(tmp_path, {"sim:instant": sim}, Limits(max_requests=1500))
+    assert result.reason == "request limit reached"  # it went on mining retired partitions
+    notices = [e.message for e in events if isinstance(e, Notice)]
+    assert notices.count(EXHAUSTED_NOTICE) == 1

@@ -53,6 +53,10 @@ Spawn = Callable[[Callable[[], None], str], None]
 
 TICK_S = 0.5
 SATURATED = "saturated: every partition of the topic is exhausted"
+EXHAUSTED_NOTICE = (
+    "every partition of the topic is exhausted: new entries from now on are mostly repeats "
+    "and inventions (stop the run, or use --until-saturated)"
+)
 MAX_BATCHES_PER_TRANSACTION = 256
 
 
@@ -167,6 +171,7 @@ class Orchestrator:
         self.all_paused = False
         self._disabled: dict[str, str] = {}  # account (see _account) -> why
         self.partitions = Partitions(settings.topic, plan=settings.partitions)
+        self._exhausted_noted = False
         self._issued = 0
         self._end: tuple[str, str] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -611,8 +616,13 @@ class Orchestrator:
             self.stop("token limit reached", "completed")
         elif lim.max_cost is not None and t.cost_usd >= lim.max_cost:
             self.stop("cost limit reached", "completed")
-        elif lim.until_saturated and self.partitions.exhausted():
+        elif self._exhausted_noted or not self.partitions.exhausted():
+            return
+        elif lim.until_saturated:
             self.stop(SATURATED, "completed")
+        else:
+            self._exhausted_noted = True
+            self._publish(Notice(EXHAUSTED_NOTICE))
 
     async def _shutdown(self, ingest: asyncio.Task[None]) -> None:
         """Let producers finish (up to the grace period), drain the queue, close the file."""
