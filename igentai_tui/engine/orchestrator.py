@@ -52,6 +52,7 @@ Spawn = Callable[[Callable[[], None], str], None]
 """How a front end starts a producer: call `target` in a new thread named `name`."""
 
 TICK_S = 0.5
+PARTITIONS_SAVE_S = 1.0
 SATURATED = "saturated: every partition of the topic is exhausted"
 EXHAUSTED_NOTICE = (
     "every partition of the topic is exhausted: new entries from now on are mostly repeats "
@@ -172,6 +173,7 @@ class Orchestrator:
         self._disabled: dict[str, str] = {}  # account (see _account) -> why
         self.partitions = Partitions(settings.topic, plan=settings.partitions)
         self._exhausted_noted = False
+        self._saved_at = float("-inf")  # when partition rows were last stored
         self._issued = 0
         self._end: tuple[str, str] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -234,6 +236,7 @@ class Orchestrator:
         assert self._end is not None
         status, reason = self._end
         await self._record_routing(self.clock.monotonic(), final=True)
+        await self._save_partitions(self.clock.monotonic(), final=True)
         await self.store.finish_run(self.run_row.id, status, reason, self.clock.now())
         snap = self.metrics.snapshot(self.clock.monotonic())
         self._publish(MetricsUpdated(snap))
@@ -585,9 +588,7 @@ class Orchestrator:
         if found:
             self.output.append([f.text for f in found])
             self._publish(NewEntries(tuple(found)))
-        with self._lock:
-            changed = [_partition_row(p) for p in self.partitions.take_dirty()]
-        await self._save_partitions(changed)
+        await self._save_partitions(now)
         self._check_limits()
 
     async def _record_routing(self, now: float, final: bool = False) -> None:
@@ -599,9 +600,15 @@ class Orchestrator:
             except Exception as exc:  # the record is for the user; the run goes on
                 self._publish(Notice(f"could not store routing decisions: {exc}", "error"))
 
-    async def _save_partitions(self, rows: list[PartitionRow]) -> None:
+    async def _save_partitions(self, now: float, final: bool = False) -> None:
+        """Store the partitions that changed: at once when one was made or changed status,
+        otherwise (counts only) at most every `PARTITIONS_SAVE_S`, and at the end."""
+        with self._lock:
+            due = final or self.partitions.changed or now - self._saved_at >= PARTITIONS_SAVE_S
+            rows = [_partition_row(p) for p in self.partitions.take_dirty()] if due else []
         if not rows or self.run_row is None:
             return
+        self._saved_at = now
         try:
             await self.store.save_partitions(self.run_row.id, rows, self.clock.now())
         except Exception as exc:

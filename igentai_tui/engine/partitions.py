@@ -137,7 +137,8 @@ class Partitions:
         self.by_name: dict[str, Partition] = {"": self.root}
         self._topic_key = _key(topic)
         self._ticket = 0
-        self.dirty: set[str] = {""}
+        self.dirty: set[str] = {""}  # partitions whose row is out of date
+        self.changed = True  # a partition was made or changed status since the last take
         self.root.planned = not plan
 
     # -- choosing ------------------------------------------------------------------------------
@@ -330,11 +331,13 @@ class Partitions:
             q.planned = q.depth >= MAX_DEPTH or letter is not None
             self.by_name[name] = q
             self.dirty.add(name)
+            self.changed = True
         return q
 
     def _set(self, p: Partition, status: str) -> None:
         p.status = status
         self.dirty.add(p.name)
+        self.changed = True
 
     def restore(
         self, rows: Sequence[PartitionRow], seen: Sequence[tuple[str, str, str, int]]
@@ -360,6 +363,7 @@ class Partitions:
         """The partitions changed since the last call, to store them."""
         out = [self.by_name[n] for n in self.dirty if n in self.by_name]
         self.dirty.clear()
+        self.changed = False
         return out
 
 
