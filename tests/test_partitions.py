@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from igentai_tui.engine import partitions as P
 from igentai_tui.engine.normalize import Forms, forms
 from igentai_tui.engine.partitions import Partition, Partitions
@@ -217,3 +219,28 @@ def test_short_partition_names_for_narrow_columns() -> None:
     assert short_partition(f"Castles; {letter_partition('m')}") == "Castles · M"
     assert short_partition(letter_partition("q")) == "letter Q"
     assert short_partition("Museums > Art museums") == "Museums > Art museums"
+
+
+def test_memory_per_partition_is_bounded() -> None:
+    parts = planned_root()
+    museums = parts.by_name["Museums"]
+    museums.record(fs("Louvre"), 1, 10)
+    museums.record(fs("Louvre"), 0, 10)  # proposed twice: kept over single proposals
+    n = 0
+    while n < 3 * P.SEEN_MAX:
+        museums.record(fs(*(f"Museum {i}" for i in range(n, n + 100))), 100, 1000)
+        n += 100
+    assert len(museums.seen) <= P.SEEN_MAX
+    shown = parts.context(museums, 10)
+    assert shown[0] == "Louvre" and shown[1] == f"Museum {n - 1}"
+
+
+def test_memory_over_all_partitions_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(P, "TOTAL_SEEN_MAX", 1000)
+    parts = planned_root()
+    for n, name in enumerate(SUBTOPICS * 4):
+        p = parts.by_name[name]
+        p.status = "active"
+        mine(parts, p, [f"{name} {n} {i}" for i in range(100)], new=100, cap=10**6)
+    assert sum(len(p.seen) for p in parts.by_name.values()) <= 1000
+    assert all(len(parts.by_name[n].seen) >= P.FORGET_FLOOR for n in SUBTOPICS)

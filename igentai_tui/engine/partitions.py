@@ -38,6 +38,9 @@ SPLIT_PENDING = "split_pending"  # a split is to be asked for; not mined meanwhi
 ROOT_PLANS = 2  # the topic is split twice: the second answer adds what the first missed
 PLAN_ATTEMPTS = 2  # failed planning requests before falling back to letters
 MAX_NAME_CHARS = 80
+SEEN_MAX = 600  # entries remembered per partition (its context shows fewer); halved when passed
+TOTAL_SEEN_MAX = 100_000  # entries remembered over all partitions; see Partitions._forget
+FORGET_FLOOR = 20  # a partition always keeps its 20 most proposed
 LETTERS = string.ascii_uppercase
 DEFAULT_REQUEST = 50
 MIN_REQUEST = 10
@@ -77,6 +80,7 @@ class Partition:
     last_assigned: int = 0
     seen: dict[str, list[Any]] = field(default_factory=dict)  # loose -> [text, times, order]
     _ranked: list[tuple[str, str]] | None = None
+    _order: int = 0
 
     @property
     def label(self) -> str | None:
@@ -89,12 +93,16 @@ class Partition:
         self.returned += len(candidates)
         self.new += new
         self.tokens += tokens
+        seen = self.seen
         for f in candidates:
-            hit = self.seen.get(f.loose)
+            hit = seen.get(f.loose)
             if hit is None:
-                self.seen[f.loose] = [f.text, 1, len(self.seen)]
+                self._order += 1
+                seen[f.loose] = [f.text, 1, self._order]
             else:
                 hit[1] += 1
+        if len(seen) > SEEN_MAX:  # keep memory bounded: the most proposed, then the newest
+            self.seen = dict(sorted(seen.items(), key=_rank)[: SEEN_MAX // 2])
         self._ranked = None
         y = new / len(candidates) if candidates else 0.0
         rate = 1000 * new / tokens if tokens else 0.0
@@ -105,15 +113,22 @@ class Partition:
 
     def seed(self, text: str, loose: str, times: int) -> None:
         """Know an entry proposed in this partition before (a resumed run)."""
-        self.seen.setdefault(loose, [text, times, len(self.seen)])
+        if loose not in self.seen:
+            self._order += 1
+            self.seen[loose] = [text, times, self._order]
+            if len(self.seen) > SEEN_MAX:
+                self.seen = dict(sorted(self.seen.items(), key=_rank)[: SEEN_MAX // 2])
         self._ranked = None
 
     def ranked(self) -> list[tuple[str, str]]:
         """(loose, text) of the entries proposed here, most proposed first, then newest."""
         if self._ranked is None:
-            order = sorted(self.seen.items(), key=lambda kv: (-kv[1][1], -kv[1][2]))
-            self._ranked = [(loose, v[0]) for loose, v in order]
+            self._ranked = [(loose, v[0]) for loose, v in sorted(self.seen.items(), key=_rank)]
         return self._ranked
+
+
+def _rank(item: tuple[str, list[Any]]) -> tuple[int, int]:
+    return (-item[1][1], -item[1][2])
 
 
 def _ewma(old: float | None, value: float) -> float:
@@ -139,6 +154,7 @@ class Partitions:
         self._ticket = 0
         self.dirty: set[str] = {""}  # partitions whose row is out of date
         self.changed = True  # a partition was made or changed status since the last take
+        self._seen_total = 0  # entries remembered over all partitions
         self.root.planned = not plan
 
     # -- choosing ------------------------------------------------------------------------------
@@ -252,7 +268,11 @@ class Partitions:
     ) -> None:
         """Account a successful list request on `p`, then retire or split it if it is done:
         dry (recent yield under `RETIRE_YIELD`), or too big for its context."""
+        before = len(p.seen)
         p.record(candidates, new, tokens)
+        self._seen_total += len(p.seen) - before
+        if self._seen_total > TOTAL_SEEN_MAX:
+            self._forget()
         self.dirty.add(p.name)
         if p.status != "active":
             return
@@ -265,6 +285,18 @@ class Partitions:
             self._set(p, SPLIT_PENDING)
         elif dry:
             self._set(p, "retired")
+
+    def _forget(self) -> None:
+        """Halve what the partitions remember, keeping each one's most proposed and newest:
+        memory stays bounded however long the run."""
+        total = 0
+        for q in self.by_name.values():
+            if len(q.seen) > 2 * FORGET_FLOOR:
+                keep = max(FORGET_FLOOR, len(q.seen) // 2)
+                q.seen = dict(sorted(q.seen.items(), key=_rank)[:keep])
+                q._ranked = None
+            total += len(q.seen)
+        self._seen_total = total
 
     def plan_failed(self, p: Partition) -> list[Partition]:
         """A planning request failed; after `PLAN_ATTEMPTS`, fall back to first letters."""
@@ -321,6 +353,10 @@ class Partitions:
             ]
         if p.depth > 0:  # the root keeps being mined until it runs dry
             self._set(p, "split")
+            if names:  # its subtopics do not show its entries (first letters do)
+                self._seen_total -= len(p.seen)
+                p.seen.clear()
+                p._ranked = None
         return made
 
     def _add(self, name: str, parent: Partition, letter: str | None) -> Partition:
@@ -357,6 +393,9 @@ class Partitions:
                 self.by_name[r.parent].planned = True
         for name, text, loose, times in seen:
             self.by_name.get(name, self.root).seed(text, loose, times)
+        self._seen_total = sum(len(p.seen) for p in self.by_name.values())
+        if self._seen_total > TOTAL_SEEN_MAX:
+            self._forget()
         self.dirty.clear()
 
     def take_dirty(self) -> list[Partition]:
