@@ -277,6 +277,10 @@ def test_whole_run_on_a_fake_clock(
         screen = app.screen
         assert isinstance(screen, RunScreen)
         screen.refresh_panels()
-        await pilot.pause()
+        # Let the tables settle: a DataTable sizes its columns on a later refresh.
+        for _ in range(3):
+            await pilot.pause(0.05)
+            screen.refresh_panels()
+        await pilot.pause(0.05)
 
     assert snap_compare(app, terminal_size=(100, 30), run_before=finished)
