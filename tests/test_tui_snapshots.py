@@ -24,6 +24,7 @@ from igentai_tui.providers.base import Completion, CompletionRequest
 from igentai_tui.tui.app import IgentaiApp
 from igentai_tui.tui.model import RunInfo, RunModel
 from igentai_tui.tui.screens.run import RunScreen
+from igentai_tui.tui.widgets.producers import ProducersTable
 
 ARMS = ("openai:gpt-4o-mini", "anthropic:claude-haiku-4-5", "sim:default")
 
@@ -277,10 +278,13 @@ def test_whole_run_on_a_fake_clock(
         screen = app.screen
         assert isinstance(screen, RunScreen)
         screen.refresh_panels()
-        # Let the tables settle: a DataTable sizes its columns on a later refresh.
-        for _ in range(3):
+        # Let the tables settle: a DataTable sizes its columns later, when the app is idle.
+        table = screen.query_one(ProducersTable)
+        for _ in range(100):
             await pilot.pause(0.05)
-            screen.refresh_panels()
+            widths = {str(k.value): c.content_width for k, c in table.columns.items()}
+            if widths.get("state", 0) >= len("stopped"):
+                break
         await pilot.pause(0.05)
 
     assert snap_compare(app, terminal_size=(100, 30), run_before=finished)
