@@ -110,10 +110,10 @@ def _sessions(con: sqlite3.Connection, run: sqlite3.Row) -> list[dict[str, Any]]
     return out
 
 
-def _duration(con: sqlite3.Connection, run: sqlite3.Row) -> float | None:
+def _active(sessions: list[dict[str, Any]]) -> float | None:
     """Time the run was active (idle gaps between sessions left out); None while running or
     after a crash."""
-    spans = [s["duration_s"] for s in _sessions(con, run)]
+    spans = [s["duration_s"] for s in sessions]
     return None if None in spans else sum(spans)
 
 
@@ -126,13 +126,14 @@ def _runs(con: sqlite3.Connection) -> list[dict[str, Any]]:
             (r["id"],),
         ).fetchone()
         entries = con.execute("SELECT count(*) FROM entries WHERE run_id = ?", (r["id"],))
+        sessions = _sessions(con, r)
         out.append(
             {
                 "id": r["uid"],
                 "topic": r["topic"],
                 "started": r["started_at"],
-                "duration_s": _duration(con, r),
-                "sessions": len(_sessions(con, r)),
+                "duration_s": _active(sessions),
+                "sessions": len(sessions),
                 "status": r["status"],
                 "stop_reason": r["stop_reason"],
                 "entries": entries.fetchone()[0],
@@ -284,7 +285,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def run_stats(con: sqlite3.Connection, run: sqlite3.Row) -> dict[str, Any]:
     """Per provider:model and per partition figures, and the coverage estimate."""
-    active = _duration(con, run)
+    sessions = _sessions(con, run)
+    active = _active(sessions)
     minutes = max((active or 0) / 60, 1e-9)
 
     def group(expr: str) -> dict[str, dict[str, Any]]:
@@ -331,7 +333,7 @@ def run_stats(con: sqlite3.Connection, run: sqlite3.Row) -> dict[str, Any]:
         "status": run["status"],
         "entries": observed,
         "active_s": active,
-        "sessions": _sessions(con, run),
+        "sessions": sessions,
         "providers": group("provider || ':' || model"),
         "partitions": group("partition"),
         "coverage": cov.as_dict(),

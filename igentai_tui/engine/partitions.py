@@ -101,8 +101,8 @@ class Partition:
                 seen[f.loose] = [f.text, 1, self._order]
             else:
                 hit[1] += 1
-        if len(seen) > SEEN_MAX:  # keep memory bounded: the most proposed, then the newest
-            self.seen = dict(sorted(seen.items(), key=_rank)[: SEEN_MAX // 2])
+        if len(seen) > SEEN_MAX:  # keep memory bounded
+            self.keep(SEEN_MAX // 2)
         self._ranked = None
         y = new / len(candidates) if candidates else 0.0
         rate = 1000 * new / tokens if tokens else 0.0
@@ -117,7 +117,13 @@ class Partition:
             self._order += 1
             self.seen[loose] = [text, times, self._order]
             if len(self.seen) > SEEN_MAX:
-                self.seen = dict(sorted(self.seen.items(), key=_rank)[: SEEN_MAX // 2])
+                self.keep(SEEN_MAX // 2)
+        self._ranked = None
+
+    def keep(self, n: int) -> None:
+        """Remember only the `n` entries most likely to be repeated: the most proposed, then
+        the newest."""
+        self.seen = dict(sorted(self.seen.items(), key=_rank)[:n])
         self._ranked = None
 
     def ranked(self) -> list[tuple[str, str]]:
@@ -292,9 +298,7 @@ class Partitions:
         total = 0
         for q in self.by_name.values():
             if len(q.seen) > 2 * FORGET_FLOOR:
-                keep = max(FORGET_FLOOR, len(q.seen) // 2)
-                q.seen = dict(sorted(q.seen.items(), key=_rank)[:keep])
-                q._ranked = None
+                q.keep(max(FORGET_FLOOR, len(q.seen) // 2))
             total += len(q.seen)
         self._seen_total = total
 
@@ -355,8 +359,7 @@ class Partitions:
             self._set(p, "split")
             if names:  # its subtopics do not show its entries (first letters do)
                 self._seen_total -= len(p.seen)
-                p.seen.clear()
-                p._ranked = None
+                p.keep(0)
         return made
 
     def _add(self, name: str, parent: Partition, letter: str | None) -> Partition:
