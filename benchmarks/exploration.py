@@ -121,7 +121,13 @@ def naive(topic: str, budget: int, profile: str, seed: int) -> Outcome:
 
 
 async def engine(
-    topic: str, limits: Limits, profile: str, seed: int, producers: int, name: str
+    topic: str,
+    limits: Limits,
+    profile: str,
+    seed: int,
+    producers: int,
+    name: str,
+    context_tokens: int | None = None,
 ) -> Outcome:
     """The real engine on the same sim model; figures read back from its database."""
     universe = universe_for(topic)
@@ -131,6 +137,8 @@ async def engine(
         output = OutputFile(Path(tmp) / "output.txt")
         arms = [Arm("sim", profile)]
         settings = RunSettings(topic, arms, producers=producers, limits=limits, seed=seed)
+        if context_tokens is not None:
+            settings.context_tokens = context_tokens
         orc = Orchestrator(settings, store, {arms[0].label: sim_for(profile, seed)}, output)
         result = await orc.run()
         output.close()
@@ -233,21 +241,19 @@ async def main() -> None:
     ap.add_argument("--producers", type=int, default=5)
     ap.add_argument("--topic", action="append", help="topics (default: a small and a large)")
     ap.add_argument("--no-saturation", action="store_true", help="skip the --until-saturated run")
+    ap.add_argument(
+        "--context-tokens", type=int, help="igentai's context budget (default: the engine's)"
+    )
     args = ap.parse_args()
+    ctx = args.context_tokens
     for topic in args.topic or TOPICS:
         size = len(universe_for(topic))
         outcomes = [naive(topic, args.budget, args.profile, args.seed)]
-        limits = Limits(max_tokens=args.budget)
-        outcomes.append(
-            await engine(topic, limits, args.profile, args.seed, args.producers, "igentai")
-        )
-        if not args.no_saturation:
-            limits = Limits(max_tokens=args.budget, until_saturated=True)
-            outcomes.append(
-                await engine(
-                    topic, limits, args.profile, args.seed, args.producers, "until-saturated"
-                )
-            )
+        runs = [("igentai", False)] + ([] if args.no_saturation else [("until-saturated", True)])
+        for name, until in runs:
+            limits = Limits(max_tokens=args.budget, until_saturated=until)
+            run = engine(topic, limits, args.profile, args.seed, args.producers, name, ctx)
+            outcomes.append(await run)
         report(topic, size, outcomes)
 
 

@@ -152,7 +152,7 @@ async def test_no_usable_provider_fails_the_run(tmp_path: Path) -> None:
 async def test_context_too_long_shrinks_the_context(tmp_path: Path) -> None:
     def reply(n: int, req: CompletionRequest) -> str | Exception:
         time.sleep(0.01)  # let the ingest loop store the previous replies
-        if "Already found" in req.prompt and len(req.prompt) > 1200:
+        if "Already found" in req.prompt and len(req.prompt) > 500:
             return ContextTooLong("maximum context length exceeded")
         return "\n".join(f"Thing {n} {i}" for i in range(20))
 
@@ -160,7 +160,7 @@ async def test_context_too_long_shrinks_the_context(tmp_path: Path) -> None:
     limits = Limits(max_requests=40)
     result, _, _ = await run(tmp_path, {"s:m": p}, limits, producers=1, partitions=False)
     assert result.snapshot.total.errors_by_kind.get("context_too_long", 0) >= 1
-    assert max(len(r.prompt) for r in p.requests[-5:]) <= 1200
+    assert max(len(r.prompt) for r in p.requests[-5:]) <= 500
 
 
 async def test_rate_limit_makes_the_producer_wait(tmp_path: Path) -> None:
@@ -298,7 +298,7 @@ async def test_until_saturated_splits_the_topic_and_stops_when_every_partition_i
     assert parts[""] == "retired" and len(parts) > 5
     assert set(parts.values()) <= {"split", "retired"}
     calls = con.execute("SELECT partition, prompt_version, returned FROM calls").fetchall()
-    assert {v for _, v, _ in calls} == {"list-v2", "subtopics-v2"}
+    assert {v for _, v, _ in calls} == {"list-v3", "subtopics-v2"}
     assert all((p or "") in parts for p, _, _ in calls)  # every call records its partition
     assert all(r == 0 for _, v, r in calls if v == "subtopics-v2")
     texts = [t for (t,) in con.execute("SELECT text FROM entries")]

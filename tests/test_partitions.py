@@ -67,7 +67,7 @@ def test_a_poor_split_falls_back_to_first_letters() -> None:
     parts = Partitions("Paris attractions")
     parts.next()
     made = parts.planned(parts.root, ["Museums", "Paris attractions", "museum"])
-    assert [p.letter for p in made] == list(P.LETTERS)
+    assert [p.letters for p in made] == list(P.LETTERS)  # nothing found yet: one letter each
     assert made[12].name == "entries whose name starts with the letter M"
     assert parts.root.planned  # no second round after a fallback
 
@@ -105,6 +105,19 @@ def test_a_dry_small_partition_is_retired_and_the_topic_ends_exhausted() -> None
     assert reopened is not None and reopened.partition.status == "retired"
 
 
+def test_a_dry_partition_with_much_left_unseen_is_split_not_retired() -> None:
+    """Short lists on a subtopic the model knows well look dry; entries proposed only once
+    say much is left (Chao1), so the subtopic is split rather than retired."""
+    parts = planned_root()
+    churches, parks = parts.by_name["Churches"], parts.by_name["Parks and gardens"]
+    mine(parts, churches, [f"Church {i}" for i in range(30)], new=30)
+    mine(parts, churches, [f"Church {i}" for i in range(30, 33)], new=3)  # dry, but 33 seen once
+    assert churches.unseen() >= P.SPLIT_MIN_UNSEEN and churches.status == P.SPLIT_PENDING
+    mine(parts, parks, [f"Park {i}" for i in range(30)], new=30)
+    mine(parts, parks, [f"Park {i}" for i in range(30)], new=0)  # the same again: little left
+    assert parks.unseen() < P.SPLIT_MIN_UNSEEN and parks.status == "retired"
+
+
 def test_a_dry_partition_that_found_many_is_split_not_retired() -> None:
     parts = planned_root()
     museums = parts.by_name["Museums"]
@@ -118,9 +131,11 @@ def test_a_dry_partition_that_found_many_is_split_not_retired() -> None:
     assert task is not None and task.plan and task.partition is museums
     # The LLM repeats the topic's split instead of splitting the focus: poor, so letters.
     made = parts.planned(museums, [*SUBTOPICS, "Art museums"])
-    assert [p.letter for p in made] == list(P.LETTERS)
     assert museums.status == "split"
-    assert made[0].name == "Museums; entries whose name starts with the letter A"
+    # Its entries all start with M: A-L, M, N-Z, each a range of its own.
+    assert [p.letters for p in made] == ["ABCDEFGHIJKL", "M", "NOPQRSTUVWXYZ"]
+    assert made[0].name == "Museums; entries whose name starts with a letter from A to L"
+    assert made[1].name == "Museums; entries whose name starts with the letter M"
 
 
 def test_a_productive_partition_is_split_when_its_list_outgrows_the_prompt() -> None:
@@ -168,7 +183,7 @@ def test_a_letter_partition_is_shown_its_parents_entries_with_that_letter() -> N
     mine(parts, museums, ["Louvre", "Orsay", "Musée Rodin", "Marmottan"], new=0)
     parts.next()
     made = parts.planned(museums, [])
-    m = next(p for p in made if p.letter == "M")
+    m = next(p for p in made if p.letters == "M")
     shown = parts.context(m, 10_000)
     assert "Musée Rodin" in shown and "Marmottan" in shown and "Louvre" not in shown
 
@@ -196,7 +211,7 @@ def test_restore_continues_a_stored_run() -> None:
     parts.restore(rows, [("Museums", "Musée Rodin", "musee rodin", 3), ("", "Louvre", "louvre", 9)])
     assert parts.root.planned and parts.root.requests == 3
     m = parts.by_name["Museums; entries whose name starts with the letter M"]
-    assert m.letter == "M" and m.status == "active"
+    assert m.letters == "M" and m.status == "active"
     assert parts.context(m, 1000) == ["Musée Rodin"]
     assert parts.take_dirty() == []
 
@@ -218,6 +233,8 @@ def test_short_partition_names_for_narrow_columns() -> None:
 
     assert short_partition(f"Castles; {letter_partition('m')}") == "Castles · M"
     assert short_partition(letter_partition("q")) == "letter Q"
+    assert short_partition(f"Castles; {letter_partition('ABC')}") == "Castles · A–C"
+    assert short_partition(letter_partition("xyz")) == "letters X–Z"
     assert short_partition("Museums > Art museums") == "Museums > Art museums"
 
 
@@ -244,3 +261,33 @@ def test_memory_over_all_partitions_is_bounded(monkeypatch: pytest.MonkeyPatch) 
         mine(parts, p, [f"{name} {n} {i}" for i in range(100)], new=100, cap=10**6)
     assert sum(len(p.seen) for p in parts.by_name.values()) <= 1000
     assert all(len(parts.by_name[n].seen) >= P.FORGET_FLOOR for n in SUBTOPICS)
+
+
+def test_letter_ranges_hold_about_the_same_number_of_found_entries(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(P, "LETTER_GROUP_FOUND", 8)
+    p = Partition("Castles", "", "subtopic", 1)
+    counts = zip("ABCDMSTW", (9, 3, 4, 2, 12, 8, 1, 9), strict=True)
+    names = [f"{c}{'x' * i} Castle" for c, n in counts for i in range(n)]
+    for name in names:
+        p.seed(name, name.casefold(), 1)
+    groups = P.letter_groups(p)
+    assert "".join(groups) == P.LETTERS  # every letter, once, in order
+    found = [sum(name[0] in g for name in names) for g in groups]
+    assert found == [9, 9, 12, 8, 10]  # none over 1.5 times a share (8), none nearly empty
+    few = Partition("Bridges", "", "subtopic", 1)
+    for name in ("Alma Bridge", "Iena Bridge", "Mirabeau Bridge", "Sully Bridge"):
+        few.seed(name, name.casefold(), 1)
+    assert P.letter_groups(few) == ["ABCDEFGHI", "JKLMNOPQRSTUVWXYZ"]  # two ranges at least
+    assert P.letter_groups(Partition("Empty", "", "subtopic", 1)) == list(P.LETTERS)
+
+
+def test_letter_ranges_round_trip_through_their_names() -> None:
+    from igentai_tui.engine.prompts import letter_partition, letters_of
+
+    for letters in ("A", "M", "ABC", "NOPQRSTUVWXYZ"):
+        assert letters_of(f"Castles; {letter_partition(letters)}") == letters
+        assert letters_of(letter_partition(letters)) == letters
+    assert letters_of("Castles") is None
+    assert letters_of("entries whose name starts with a letter from Z to A") is None

@@ -161,6 +161,10 @@ def test_focus_on_a_subtopic_or_a_letter() -> None:
     focus = letter_partition("s")
     got = [i for _ in range(20) for i in entries_of(ask(sim, focus=focus).text) if i is not None]
     assert sum(u.letter_of[i] == "S" for i in got) / len(got) > 0.85
+    focus = f"{sub}; {letter_partition('klmn')}"  # a range of letters within a subtopic
+    got = [i for _ in range(20) for i in entries_of(ask(sim, focus=focus).text) if i is not None]
+    inside = [u.letter_of[i] in "KLMN" and u.entries[i].subtopic == sub for i in got]
+    assert sum(inside) / len(got) > 0.85 and len({u.letter_of[i] for i in got}) > 1
     paris = universe_for("Paris attractions")
     assert [paris.subtopics[j] for j in paris.match_subtopics("Bridges and markets")] == [
         "Bridges",

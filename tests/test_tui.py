@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import io
 import json
 import sqlite3
@@ -191,6 +192,31 @@ async def test_p_pauses_and_resumes_the_selected_producer(tmp_path: Path) -> Non
         await pilot.press("p")
         assert not orc.producers[2].paused
         assert "Pause" in footer_labels(app)
+        await finish(pilot, app)
+
+
+async def test_the_footer_is_not_rebuilt_as_the_run_moves(tmp_path: Path) -> None:
+    """Textual keeps every footer key it discards alive (textual#6666): the footer must be
+    rebuilt only when a key's state changes, not on each cursor move or refresh."""
+    from textual.widgets._footer import FooterKey
+
+    def footer_keys() -> int:
+        gc.collect()
+        return sum(isinstance(o, FooterKey) for o in gc.get_objects())
+
+    app = make_app(tmp_path, "-n", "3")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await started(pilot, app, 3)
+        await pilot.pause(0.2)
+        before = footer_keys()
+        for key in ("down", "down", "up", "up") * 10:  # three live producers, all running
+            await pilot.press(key)
+        for _ in range(10):
+            screen.refresh_panels()
+            await pilot.pause(0.05)
+        assert footer_keys() == before
+        await pilot.press("p")  # a key's state changes: the footer shows "Resume"
+        await until(pilot, lambda: "Resume" in footer_labels(app))
         await finish(pilot, app)
 
 

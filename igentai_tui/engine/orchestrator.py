@@ -111,7 +111,9 @@ class RunSettings:
     limits: Limits = field(default_factory=Limits)
     seed: int | None = None
     request_size: int = 50
-    context_tokens: int = 3000  # budget for the "already found" part of a prompt
+    context_tokens: int = 150  # budget for the "already found" part of a prompt (about 30
+    # entries): the most proposed are those a model repeats; a longer list costs input tokens on
+    # every request and saves few repeats (see docs/benchmarks.md, Exploration)
     partitions: bool = True  # split the topic into subtopics (False: mine it whole)
     routing: str = "adaptive"  # see engine/routing.py
     optimize: str = "cost"  # what adaptive routing scores arms on: cost, tokens, speed
@@ -380,7 +382,7 @@ class Orchestrator:
         if made and p.plans > 1:
             self._post(Notice(f"{len(made)} more subtopics of {where}", "information"))
         elif made:
-            how = "by first letter" if made[0].letter else f"into {len(made)} subtopics"
+            how = "by first letter" if made[0].letters else f"into {len(made)} subtopics"
             self._post(Notice(f"split {where} {how}", "information"))
 
     def submit(self, batch: Batch, assignment: Assignment) -> None:

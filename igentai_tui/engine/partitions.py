@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import string
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from igentai_tui.engine.normalize import Forms, forms
-from igentai_tui.engine.prompts import letter_partition
+from igentai_tui.engine.prompts import letter_partition, letters_of
 from igentai_tui.providers.base import estimate_tokens
 from igentai_tui.store import PartitionRow
 
@@ -30,6 +29,8 @@ SPLIT_LIST = 80  # a partition with more entries than this to show is split: lon
 # ignored by models, and cost input tokens on every request
 EWMA = 0.5  # weight of the newest request in the recent yield
 SPLIT_MIN_FOUND = 80  # a dry partition with at least this many entries is split, not retired
+SPLIT_MIN_UNSEEN = 40  # ... or with at least this many entries estimated not proposed yet: a
+# model that gives short lists on a subtopic it knows well makes it look dry too soon
 MAX_DEPTH = 2  # root (0) -> subtopics (1) -> finer subtopics or letters (2)
 MIN_SUBTOPICS = 3  # a split into fewer distinct new subtopics is poor: fall back to letters
 MAX_SUBTOPICS = 40
@@ -42,6 +43,9 @@ SEEN_MAX = 600  # entries remembered per partition (its context shows fewer); ha
 TOTAL_SEEN_MAX = 100_000  # entries remembered over all partitions; see Partitions._forget
 FORGET_FLOOR = 20  # a partition always keeps its 20 most proposed
 LETTERS = string.ascii_uppercase
+LETTER_GROUP_FOUND = 12  # a dry subtopic is split into ranges of first letters holding about
+# this many of its entries each: every partition costs at least one request, so one letter
+# each would cost a request for a handful of entries (and invite inventions to fill it)
 DEFAULT_REQUEST = 50
 MIN_REQUEST = 10
 
@@ -63,7 +67,7 @@ class Partition:
     kind: str = "topic"  # topic, subtopic, letter
     depth: int = 0
     status: str = "active"  # active, split, retired
-    letter: str | None = None  # for letter partitions: entries starting with it
+    letters: str | None = None  # for letter partitions: entries start with one of these
     requests: int = 0
     returned: int = 0
     new: int = 0
@@ -78,8 +82,10 @@ class Partition:
     plan_inflight: bool = False
     plan_failures: int = 0
     last_assigned: int = 0
-    seen: dict[str, list[Any]] = field(default_factory=dict)  # loose -> [text, times, order]
-    _ranked: list[tuple[str, str]] | None = None
+    # loose -> (text, times, order). Tuples of strings and ints are untracked by the garbage
+    # collector, so 100,000 remembered entries do not lengthen its full collections.
+    seen: dict[str, tuple[str, int, int]] = field(default_factory=dict)
+    _ranked: list[tuple[str, str, int]] | None = None
     _order: int = 0
 
     @property
@@ -98,9 +104,9 @@ class Partition:
             hit = seen.get(f.loose)
             if hit is None:
                 self._order += 1
-                seen[f.loose] = [f.text, 1, self._order]
+                seen[f.loose] = (f.text, 1, self._order)
             else:
-                hit[1] += 1
+                seen[f.loose] = (hit[0], hit[1] + 1, hit[2])
         if len(seen) > SEEN_MAX:  # keep memory bounded
             self.keep(SEEN_MAX // 2)
         self._ranked = None
@@ -115,7 +121,7 @@ class Partition:
         """Know an entry proposed in this partition before (a resumed run)."""
         if loose not in self.seen:
             self._order += 1
-            self.seen[loose] = [text, times, self._order]
+            self.seen[loose] = (text, times, self._order)
             if len(self.seen) > SEEN_MAX:
                 self.keep(SEEN_MAX // 2)
         self._ranked = None
@@ -126,14 +132,25 @@ class Partition:
         self.seen = dict(sorted(self.seen.items(), key=_rank)[:n])
         self._ranked = None
 
-    def ranked(self) -> list[tuple[str, str]]:
-        """(loose, text) of the entries proposed here, most proposed first, then newest."""
+    def unseen(self) -> float:
+        """Entries of this partition not proposed yet, estimated from how often those it
+        knows were proposed (bias-corrected Chao1: many proposed once, few twice, means
+        much is left)."""
+        f1 = f2 = 0
+        for _, times, _ in self.seen.values():
+            f1 += times == 1
+            f2 += times == 2
+        return f1 * (f1 - 1) / (2 * (f2 + 1))
+
+    def ranked(self) -> list[tuple[str, str, int]]:
+        """(loose, text, times proposed) of the entries proposed here, most proposed first,
+        then newest."""
         if self._ranked is None:
-            self._ranked = [(loose, v[0]) for loose, v in sorted(self.seen.items(), key=_rank)]
+            self._ranked = [(k, v[0], v[1]) for k, v in sorted(self.seen.items(), key=_rank)]
         return self._ranked
 
 
-def _rank(item: tuple[str, list[Any]]) -> tuple[int, int]:
+def _rank(item: tuple[str, tuple[str, int, int]]) -> tuple[int, int]:
     return (-item[1][1], -item[1][2])
 
 
@@ -233,33 +250,44 @@ class Partitions:
     # -- request shape -------------------------------------------------------------------------
 
     def request_size(self, p: Partition, default: int = DEFAULT_REQUEST) -> int:
-        """Entries to ask for: the default while a partition is fresh (half of it for a
-        letter), then about twice what its recent requests found, so a nearly dry partition
-        costs little."""
+        """Entries to ask for: the default while a partition is fresh (for a letter range,
+        about twice what its parent found in it: asked for more than exist, models invent),
+        then about twice what its recent requests found, so a nearly dry partition costs
+        little."""
         if p.recent_new is None:
-            return default if p.kind != "letter" else max(MIN_REQUEST, default // 2)
+            if p.kind != "letter":
+                return default
+            known = sum(1 for _ in self._known(p))
+            return max(MIN_REQUEST, min(default, 2 * known + 5))
         return max(MIN_REQUEST, min(default, round(2 * p.recent_new) + 5))
 
     def context(self, p: Partition, budget_tokens: int) -> list[str]:
         """The entries to show for `p`, those most likely to be repeated first, within the
-        budget: those proposed in it (most proposed first, then newest); for a letter
-        partition, then its parent's entries with that letter."""
-        chain = [p]
-        if p.letter is not None and p.parent is not None:
-            chain.append(self.by_name[p.parent])
+        budget (see `_known`)."""
         out: list[str] = []
-        shown: set[str] = set()
         used = 0
-        for node in chain:
-            for loose, text in node.ranked():
-                if loose in shown or (p.letter is not None and first_letter(text) != p.letter):
-                    continue
-                used += estimate_tokens(text) + 1
-                if used > budget_tokens:
-                    return out
-                shown.add(loose)
-                out.append(text)
+        for _, text, _ in self._known(p):
+            used += estimate_tokens(text) + 1
+            if used > budget_tokens:
+                break
+            out.append(text)
         return out
+
+    def _known(self, p: Partition) -> Iterator[tuple[str, str, int]]:
+        """(loose, text, times proposed) of the entries known in `p`, those most likely to be
+        repeated first: those proposed in it (most proposed first, then newest); for a letter
+        partition, then its parent's entries in its letters."""
+        letters = p.letters
+        chain = [p]
+        if letters is not None and p.parent is not None:
+            chain.append(self.by_name[p.parent])
+        shown: set[str] = set()
+        for node in chain:
+            for loose, text, times in node.ranked():
+                if loose in shown or (letters is not None and not _starts(text, letters)):
+                    continue
+                shown.add(loose)
+                yield loose, text, times
 
     # -- results -------------------------------------------------------------------------------
 
@@ -287,7 +315,8 @@ class Partitions:
         )
         overflow = len(p.seen) > min(SPLIT_LIST, context_cap)
         splittable = 0 < p.depth < MAX_DEPTH and not p.planned
-        if splittable and (overflow or (dry and p.new >= SPLIT_MIN_FOUND)):
+        big = p.new >= SPLIT_MIN_FOUND or p.unseen() >= SPLIT_MIN_UNSEEN
+        if splittable and (overflow or (dry and big)):
             self._set(p, SPLIT_PENDING)
         elif dry:
             self._set(p, "retired")
@@ -351,9 +380,9 @@ class Partitions:
         else:
             made = [
                 self._add(
-                    f"{p.name}; {letter_partition(c)}" if p.name else letter_partition(c), p, c
+                    f"{p.name}; {letter_partition(g)}" if p.name else letter_partition(g), p, g
                 )
-                for c in LETTERS
+                for g in letter_groups(p)
             ]
         if p.depth > 0:  # the root keeps being mined until it runs dry
             self._set(p, "split")
@@ -362,12 +391,12 @@ class Partitions:
                 p.keep(0)
         return made
 
-    def _add(self, name: str, parent: Partition, letter: str | None) -> Partition:
+    def _add(self, name: str, parent: Partition, letters: str | None) -> Partition:
         q = self.by_name.get(name)
         if q is None:
-            kind = "letter" if letter else "subtopic"
-            q = Partition(name, parent.name, kind, parent.depth + 1, letter=letter)
-            q.planned = q.depth >= MAX_DEPTH or letter is not None
+            kind = "letter" if letters else "subtopic"
+            q = Partition(name, parent.name, kind, parent.depth + 1, letters=letters)
+            q.planned = q.depth >= MAX_DEPTH or letters is not None
             self.by_name[name] = q
             self.dirty.add(name)
             self.changed = True
@@ -385,9 +414,9 @@ class Partitions:
         for r in rows:
             p = self.by_name.get(r.name)
             if p is None:
-                letter = r.name[-1] if r.kind == "letter" else None
+                letters = letters_of(r.name) if r.kind == "letter" else None
                 p = self.by_name[r.name] = Partition(
-                    r.name, r.parent, r.kind, r.depth, letter=letter
+                    r.name, r.parent, r.kind, r.depth, letters=letters
                 )
             p.status, p.requests, p.returned, p.new = r.status, r.requests, r.returned, r.new
             p.tokens, p.recent_yield = r.tokens, r.recent_yield
@@ -407,6 +436,44 @@ class Partitions:
         self.dirty.clear()
         self.changed = False
         return out
+
+
+def letter_groups(p: Partition) -> list[str]:
+    """First letters grouped into ranges ("ABC", "D", ...) holding about `LETTER_GROUP_FOUND`
+    of `p`'s entries each (at least two ranges), in alphabetical order; single letters when
+    `p` has found nothing to tell how its names spread. A letter holding more than a range's
+    share is a range of its own."""
+    counts = dict.fromkeys(LETTERS, 0)
+    for text, _, _ in p.seen.values():
+        c = first_letter(text)
+        if c in counts:
+            counts[c] += 1
+    total = sum(counts.values())
+    if total == 0:
+        return list(LETTERS)
+    target = total / max(2, round(total / LETTER_GROUP_FOUND))
+    groups: list[tuple[str, int]] = []  # (letters, entries found in them)
+    group, acc = "", 0
+    for c in LETTERS:
+        if group and acc + counts[c] > 1.5 * target:
+            groups.append((group, acc))
+            group, acc = "", 0
+        group += c
+        acc += counts[c]
+        if acc >= target:
+            groups.append((group, acc))
+            group, acc = "", 0
+    if group:  # the rest joins the last range unless that makes it too big
+        if groups and groups[-1][1] + acc <= 1.5 * target:
+            last, n = groups.pop()
+            group, acc = last + group, n + acc
+        groups.append((group, acc))
+    return [g for g, _ in groups]
+
+
+def _starts(text: str, letters: str) -> bool:
+    c = first_letter(text)
+    return bool(c) and c in letters
 
 
 def _key(text: str) -> str:

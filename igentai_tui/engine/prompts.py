@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-PROMPT_VERSION = "list-v2"
+PROMPT_VERSION = "list-v3"
 PLAN_VERSION = "subtopics-v2"
 
 # Every request pays for the system prompt and the instructions: keep them short.
 SYSTEM = (
-    "You list the entries of a topic exhaustively: one per line, the canonical name only "
-    "(in English where one exists), no numbering, descriptions or commentary, no repeats."
+    "List entries of a topic, one per line: the canonical name only (in English where one "
+    "exists), no numbering, notes or repeats."
 )
 
 
@@ -29,7 +29,7 @@ def list_prompt(
     if partition:
         lines.append(f"Focus: {partition}")
     scope = " within the focus" if partition else ""
-    lines.append(f"Task: list {count} more distinct entries of this topic{scope}.")
+    lines.append(f"Task: list {count} more entries{scope}.")
     if found:
         lines.append(f"Already found, do not repeat ({len(found)} shown of {total_found}):")
         lines.extend(found)
@@ -55,19 +55,40 @@ def subtopics_prompt(
     return "\n".join(lines)
 
 
-_LETTER_FOCUS = "entries whose name starts with the letter "
+_LETTER_FOCUS = "entries whose name starts with "
 
 
-def letter_partition(letter: str) -> str:
-    """The focus line for a first-letter partition."""
-    return f"{_LETTER_FOCUS}{letter.upper()}"
+def letter_partition(letters: str) -> str:
+    """The focus line for a first-letter partition: one letter ("M") or a range ("ABC")."""
+    letters = letters.upper()
+    if len(letters) == 1:
+        return f"{_LETTER_FOCUS}the letter {letters}"
+    return f"{_LETTER_FOCUS}a letter from {letters[0]} to {letters[-1]}"
+
+
+def letters_of(name: str) -> str | None:
+    """The letters a partition's name limits it to ("ABC" for "... from A to C"), or None."""
+    _, sep, tail = name.rpartition(_LETTER_FOCUS)
+    if not sep:
+        return None
+    if tail.startswith("the letter ") and len(tail) == 12:
+        return tail[-1]
+    if tail.startswith("a letter from ") and len(tail) == 20 and tail[15:19] == " to ":
+        first, last = tail[14], tail[19]
+        if "A" <= first < last <= "Z":
+            return "".join(chr(c) for c in range(ord(first), ord(last) + 1))
+    return None
 
 
 def short_partition(name: str) -> str:
     """A partition's name for a narrow column: "Castles; entries whose name starts with the
-    letter M" -> "Castles · M"; a lone letter partition -> "letter M"."""
-    head, sep, letter = name.rpartition(_LETTER_FOCUS)
-    if not sep or len(letter) != 1:
+    letter M" -> "Castles · M", a range -> "Castles · A–C"; a lone letter partition -> "letter
+    M"."""
+    letters = letters_of(name)
+    if letters is None:
         return name
-    head = head.removesuffix("; ")
-    return f"{head} · {letter}" if head else f"letter {letter}"
+    head = name.rpartition(_LETTER_FOCUS)[0].removesuffix("; ")
+    span = letters if len(letters) == 1 else f"{letters[0]}–{letters[-1]}"
+    if head:
+        return f"{head} · {span}"
+    return f"letter {span}" if len(letters) == 1 else f"letters {span}"

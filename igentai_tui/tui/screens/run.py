@@ -32,6 +32,8 @@ from igentai_tui.tui.widgets.throughput import ThroughputPanel
 
 REFRESH_HZ = 3
 SATURATION = 0.9  # Good-Turing coverage above which the status line warns
+# The actions whose footer key depends on the run's state (`RunScreen.check_action`).
+_STATEFUL_ACTIONS = ("pause_all", "resume_all", "pause_one", "resume_one", "add", "remove")
 
 STATE_NAMES = {
     "backing_off": "backing off",
@@ -242,13 +244,11 @@ class RunScreen(Screen[None]):
         return " · ".join(parts)
 
     def _update_bindings(self) -> None:
-        sel = self.selected
-        key = (
-            self.running,
-            self.controls.all_paused,
-            sel,
-            sum(r.live for r in self._rows),
-        )
+        # Refresh only when what the footer shows changes. Textual rebuilds the footer on every
+        # refresh and keeps each discarded key widget alive (textual#6666): refreshing on every
+        # cursor move or change of the producers' figures leaked thousands of widgets an hour,
+        # and the garbage collector's full passes over them stalled the app for seconds.
+        key = tuple(self.check_action(action, ()) for action in _STATEFUL_ACTIONS)
         if key != self._bindings_key:
             self._bindings_key = key
             self.refresh_bindings()
@@ -259,6 +259,7 @@ class RunScreen(Screen[None]):
     # -- bindings --------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Enabled (True), shown disabled (False) or hidden (None); see `_STATEFUL_ACTIONS`."""
         running = self.running
         sel = self.selected if self.is_mounted else None
         paused_all = self.controls.all_paused
