@@ -315,8 +315,7 @@ class Partitions:
         )
         overflow = len(p.seen) > min(SPLIT_LIST, context_cap)
         splittable = 0 < p.depth < MAX_DEPTH and not p.planned
-        big = p.new >= SPLIT_MIN_FOUND or p.unseen() >= SPLIT_MIN_UNSEEN
-        if splittable and (overflow or (dry and big)):
+        if splittable and (overflow or (dry and _much_left(p))):
             self._set(p, SPLIT_PENDING)
         elif dry:
             self._set(p, "retired")
@@ -469,6 +468,11 @@ def letter_groups(p: Partition) -> list[str]:
             group, acc = last + group, n + acc
         groups.append((group, acc))
     return [g for g, _ in groups]
+
+
+def _much_left(p: Partition) -> bool:
+    """Whether a dry partition holds enough to be split rather than retired."""
+    return p.new >= SPLIT_MIN_FOUND or p.unseen() >= SPLIT_MIN_UNSEEN
 
 
 def _starts(text: str, letters: str) -> bool:
