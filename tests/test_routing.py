@@ -369,3 +369,12 @@ def test_added_producers_start_on_the_best_scored_arm() -> None:
     assert r.place([A, B], 100.0) == B
     assert r.place([A], 100.0) == A  # B disabled
     assert RoundRobin([A, B]).place([A, B], 0.0) is None
+
+
+def test_the_routing_title_says_per_token_when_nothing_costs_money() -> None:
+    from igentai_tui.engine.routing import scored_per
+
+    assert scored_per("cost", [(0.15, 0.6), (0.0, 0.0)]) == "dollar"
+    assert scored_per("cost", [(0.0, 0.0), (0.0, 0.0)]) == "token"  # free models (sim)
+    assert scored_per("cost", [(0.15, 0.6), None]) == "token"  # a price unknown
+    assert scored_per("speed", [None]) == "second"

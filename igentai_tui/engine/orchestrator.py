@@ -56,7 +56,8 @@ PARTITIONS_SAVE_S = 1.0
 SATURATED = "saturated: every partition of the topic is exhausted"
 EXHAUSTED_NOTICE = (
     "every partition of the topic is exhausted: new entries from now on are mostly repeats "
-    "and inventions (stop the run, or use --until-saturated)"
+    "and inventions: stop the run (a run set to stop when the topic looks exhausted, "
+    "--until-saturated, stops here by itself)"
 )
 MAX_BATCHES_PER_TRANSACTION = 256
 

@@ -54,6 +54,18 @@ def _error_kinds() -> dict[str, bool]:
 _RETRYABLE = _error_kinds()
 UNITS = {"speed": "new/s", "tokens": "new/1k tokens", "cost": "new/$"}
 PER = {"speed": "second", "tokens": "token", "cost": "dollar"}  # in words
+
+
+def scored_per(objective: str, prices: Sequence[tuple[float, float] | None]) -> str:
+    """What adaptive routing will score arms on, in words, from the arms' list prices: per
+    dollar only when every arm has a price and some arm costs something (as `Router` decides
+    from what the arms actually cost), else per token."""
+    if objective != "cost":
+        return PER[objective]
+    priced = all(p is not None for p in prices) and any(p and any(p) for p in prices)
+    return PER["cost"] if priced else PER["tokens"]
+
+
 _SCALE = {"new/s": 1.0, "new/1k tokens": 1000.0, "new/$": 1.0}
 
 

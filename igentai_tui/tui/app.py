@@ -33,8 +33,8 @@ from igentai_tui.cli import (
 )
 from igentai_tui.engine.clock import Clock
 from igentai_tui.engine.events import Notice
-from igentai_tui.engine.orchestrator import Orchestrator, RunResult
-from igentai_tui.engine.routing import PER
+from igentai_tui.engine.orchestrator import Orchestrator, RunResult, RunSettings
+from igentai_tui.engine.routing import scored_per
 from igentai_tui.engine.sanitize import display_text
 from igentai_tui.output import OutputError, OutputFile, repair
 from igentai_tui.providers import SpecError, make_provider
@@ -170,7 +170,7 @@ class IgentaiApp(App[int]):
             output=request.output,
             producers=s.producers,
             note=request.note,
-            routing=s.routing + (f", per {PER[s.optimize]}" if s.routing == "adaptive" else ""),
+            routing=s.routing + (f", per {_per(s, providers)}" if s.routing == "adaptive" else ""),
         )
         self.run_screen = RunScreen(self.model, orc, info)
         await self.push_screen(self.run_screen)
@@ -378,3 +378,12 @@ def run_tui(args: argparse.Namespace) -> int:
     if code is None:  # the app crashed (Textual printed why) or closed without a code
         return Exit.FAILED if app.return_code else Exit.OK
     return int(code)
+
+
+def _per(s: RunSettings, providers: Mapping[str, Provider]) -> str:
+    """What adaptive routing scores the run's arms on, in words."""
+    prices = []
+    for arm in s.arms:
+        price = getattr(providers.get(arm.label), "price", None)
+        prices.append(price(arm.model) if price else None)
+    return scored_per(s.optimize, prices)
