@@ -259,7 +259,7 @@ class RunScreen(Screen[None]):
     # -- bindings --------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Enabled (True), shown disabled (False) or hidden (None); see `_STATEFUL_ACTIONS`."""
+        """Enabled (True), shown disabled (None) or hidden (False), as Textual reads it."""
         running = self.running
         sel = self.selected if self.is_mounted else None
         paused_all = self.controls.all_paused
