@@ -438,9 +438,10 @@ class Store:
         assert run is not None
         return run
 
-    async def run_state(self, run_id: int) -> RunState:
+    async def run_state(self, run_id: int, seen_per_partition: int) -> RunState:
         """What a resumed run starts from: counts, proposal frequencies, partitions, and the
-        entries each partition found."""
+        entries each partition found (its `seen_per_partition` most proposed, then newest;
+        oldest first)."""
         c = self._conn
         freq = [
             (t, n)
@@ -460,9 +461,11 @@ class Store:
             (run_id,),
         )
         seen = await c.execute_fetchall(
-            "SELECT coalesce(partition, ''), text, loose, times_proposed FROM entries "
-            "WHERE run_id = ? ORDER BY id",
-            (run_id,),
+            "SELECT p, text, loose, times_proposed FROM (SELECT id, coalesce(partition, '') AS p, "
+            "text, loose, times_proposed, row_number() OVER (PARTITION BY partition "
+            "ORDER BY times_proposed DESC, id DESC) AS rank FROM entries WHERE run_id = ?) "
+            "WHERE rank <= ? ORDER BY id",
+            (run_id, seen_per_partition),
         )
         requests, tin, tout, cost = rows[0]
         return RunState(

@@ -52,6 +52,22 @@ async def test_new_exact_and_variant_duplicates(store: Store) -> None:
     assert sorted(out.count_changes) == [(0, 1), (1, 3)]
 
 
+async def test_run_state_gives_each_partition_its_most_proposed_then_newest(store: Store) -> None:
+    rid = await run_id(store)
+    museums = [F(f"Museum {i}") for i in range(6)]
+    await store.record(rid, [Batch(call(partition="Museums"), museums)])
+    await store.record(rid, [Batch(call(partition="Museums"), [F("Museum 1"), F("museum 1")])])
+    await store.record(rid, [Batch(call(), [F("Louvre"), F("Orsay")])])
+    state = await store.run_state(rid, seen_per_partition=3)
+    assert [(p, text, times) for p, text, _, times in state.seen] == [
+        ("Museums", "Museum 1", 3),  # the most proposed, then the newest; oldest first
+        ("Museums", "Museum 4", 1),
+        ("Museums", "Museum 5", 1),
+        ("", "Louvre", 1),
+        ("", "Orsay", 1),
+    ]
+
+
 async def test_duplicates_within_one_transaction(store: Store) -> None:
     rid = await run_id(store)
     outs = await store.record(

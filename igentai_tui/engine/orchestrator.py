@@ -28,7 +28,7 @@ from igentai_tui.engine.events import (
     Subscriber,
 )
 from igentai_tui.engine.metrics import Metrics, Snapshot
-from igentai_tui.engine.partitions import PLAN_COUNT, Partition, Partitions
+from igentai_tui.engine.partitions import PLAN_COUNT, SEEN_MAX, Partition, Partitions
 from igentai_tui.engine.producer import Assignment, Producer
 from igentai_tui.engine.prompts import (
     PLAN_VERSION,
@@ -212,7 +212,7 @@ class Orchestrator:
             self.store.lock_run(resume)
             idle = await self.store.idle_since(resume.id)
             self.run_row = await self.store.reopen_run(resume.id, s.as_dict(), self.clock.now())
-            state = await self.store.run_state(resume.id)
+            state = await self.store.run_state(resume.id, SEEN_MAX // 2)
             self.metrics.restore(
                 state.proposal_counts,
                 state.requests,
