@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import string
 import unicodedata
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from igentai_tui.engine.normalize import Forms, forms
@@ -179,6 +179,15 @@ class Partitions:
         self.changed = True  # a partition was made or changed status since the last take
         self._seen_total = 0  # entries remembered over all partitions
         self.root.planned = not plan
+        # Kept up to date as partitions change, so that choosing costs no scan of them all
+        # (thousands on a long run): the partitions by status, in the order they got it; the
+        # sum and number of known recent rates per parent; split requests in flight.
+        self._by_status: dict[str, dict[str, Partition]] = {
+            s: {} for s in ("active", SPLIT_PENDING, "split", "retired")
+        }
+        self._by_status["active"][""] = self.root
+        self._rates: dict[str | None, list[float]] = {}
+        self._plans_out = 0
 
     # -- choosing ------------------------------------------------------------------------------
 
@@ -192,49 +201,41 @@ class Partitions:
         root = self.root
         if not root.planned and not root.plan_inflight:
             return self._plan(root)
-        for p in self.by_name.values():
-            if p.status == SPLIT_PENDING and not p.plan_inflight:
+        for p in self._by_status[SPLIT_PENDING].values():
+            if not p.plan_inflight:
                 return self._plan(p)
-        active = [p for p in self.by_name.values() if p.status == "active"]
+        active = self._by_status["active"].values()
         if active:
-            expected = self._expected_rates()
+            expected = self._expected
             return self._list(
                 min(active, key=lambda p: (p.inflight, -expected(p), p.last_assigned))
             )
-        retired = [p for p in self.by_name.values() if p.status == "retired"]
+        retired = self._by_status["retired"].values()
         if reopen and retired:
             return self._list(min(retired, key=lambda p: (p.inflight, p.last_assigned)))
         return None
 
-    def _expected_rates(self) -> Callable[[Partition], float]:
-        """Each partition's expected new entries per 1,000 tokens: its recent rate; for one
-        not tried yet, the mean rate of its tried siblings, or infinity when none is."""
-        sums: dict[str | None, list[float]] = {}
-        for q in self.by_name.values():
-            if q.recent_rate is not None:
-                acc = sums.setdefault(q.parent, [0.0, 0.0])
-                acc[0] += q.recent_rate
-                acc[1] += 1
-        inf = float("inf")
-
-        def expected(p: Partition) -> float:
-            if p.recent_rate is not None:
-                return p.recent_rate
-            acc = sums.get(p.parent)
-            return acc[0] / acc[1] if acc else inf
-
-        return expected
+    def _expected(self, p: Partition) -> float:
+        """A partition's expected new entries per 1,000 tokens: its recent rate; for one not
+        tried yet, the mean rate of its tried siblings, or infinity when none is."""
+        if p.recent_rate is not None:
+            return p.recent_rate
+        acc = self._rates.get(p.parent)
+        return acc[0] / acc[1] if acc else float("inf")
 
     def best_expected_rate(self) -> float | None:
         """The best expected rate among active partitions, None when none is active."""
-        expected = self._expected_rates()
-        rates = [expected(p) for p in self.by_name.values() if p.status == "active"]
+        rates = [self._expected(p) for p in self._by_status["active"].values()]
         return max(rates) if rates else None
 
     def exhausted(self) -> bool:
         """True when every partition is split or retired and no split is pending."""
-        return self.root.planned and all(
-            p.status in ("split", "retired") and not p.plan_inflight for p in self.by_name.values()
+        by_status = self._by_status
+        return (
+            self.root.planned
+            and not by_status["active"]
+            and not by_status[SPLIT_PENDING]
+            and self._plans_out == 0
         )
 
     def _list(self, p: Partition) -> Task:
@@ -243,6 +244,7 @@ class Partitions:
         return Task(p)
 
     def _plan(self, p: Partition) -> Task:
+        self._plans_out += not p.plan_inflight
         p.plan_inflight = True
         p.last_assigned = self._ticket
         return Task(p, plan=True)
@@ -303,7 +305,11 @@ class Partitions:
         """Account a successful list request on `p`, then retire or split it if it is done:
         dry (recent yield under `RETIRE_YIELD`), or too big for its context."""
         before = len(p.seen)
+        rate = p.recent_rate
         p.record(candidates, new, tokens)
+        acc = self._rates.setdefault(p.parent, [0.0, 0.0])
+        acc[0] += p.recent_rate - (rate or 0.0)  # type: ignore[operator]
+        acc[1] += rate is None
         self._seen_total += len(p.seen) - before
         if self._seen_total > TOTAL_SEEN_MAX:
             self._forget()
@@ -332,7 +338,7 @@ class Partitions:
 
     def plan_failed(self, p: Partition) -> list[Partition]:
         """A planning request failed; after `PLAN_ATTEMPTS`, fall back to first letters."""
-        p.plan_inflight = False
+        self._plan_done(p)
         p.plan_failures += 1
         return self._split(p, []) if p.plan_failures >= PLAN_ATTEMPTS else []
 
@@ -342,7 +348,7 @@ class Partitions:
         (fewer than `MIN_SUBTOPICS` distinct new subtopics, or more repeats than new ones)
         falls back to first letters. The topic is split `ROOT_PLANS` times: a second answer
         adds the subtopics the first one missed."""
-        p.plan_inflight = False
+        self._plan_done(p)
         p.plans += 1
         names: list[str] = []
         known = {_key(q.name.rpartition(" > ")[2]) for q in self.by_name.values() if q.name}
@@ -397,14 +403,21 @@ class Partitions:
             q = Partition(name, parent.name, kind, parent.depth + 1, letters=letters)
             q.planned = q.depth >= MAX_DEPTH or letters is not None
             self.by_name[name] = q
+            self._by_status[q.status][name] = q
             self.dirty.add(name)
             self.changed = True
         return q
 
     def _set(self, p: Partition, status: str) -> None:
+        del self._by_status[p.status][p.name]
+        self._by_status[status][p.name] = p
         p.status = status
         self.dirty.add(p.name)
         self.changed = True
+
+    def _plan_done(self, p: Partition) -> None:
+        self._plans_out -= p.plan_inflight
+        p.plan_inflight = False
 
     def restore(
         self, rows: Sequence[PartitionRow], seen: Sequence[tuple[str, str, str, int]]
@@ -422,6 +435,10 @@ class Partitions:
             p.planned = r.status == "split" or r.kind == "letter" or r.depth >= MAX_DEPTH
             if r.parent is not None and r.parent in self.by_name:
                 self.by_name[r.parent].planned = True
+        for index in self._by_status.values():
+            index.clear()
+        for p in self.by_name.values():
+            self._by_status.setdefault(p.status, {})[p.name] = p
         for name, text, loose, times in seen:
             self.by_name.get(name, self.root).seed(text, loose, times)
         self._seen_total = sum(len(p.seen) for p in self.by_name.values())
