@@ -138,6 +138,13 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             SELECT id, started_at, ended_at, status, stop_reason FROM runs;
         """,
     ),
+    (
+        5,
+        "calls: a row for each request before it is sent; estimated input tokens",
+        """
+        ALTER TABLE calls ADD COLUMN estimated INTEGER NOT NULL DEFAULT 0;
+        """,
+    ),
 ]
 # Migrations are applied by number, each once, whatever else a file already has: a branch's
 # migration applies independently of the others.
@@ -162,6 +169,12 @@ _CACHED_STATEMENTS = 8
 _MAX_PARAMS = 30_000
 BUSY_TIMEOUT_MS = 5000  # how long a locked database is waited for before giving up
 
+# `calls.error_kind` of a request sent and not answered yet, and of one whose answer never came
+# because its run stopped or died: both keep the input tokens estimated before sending.
+IN_FLIGHT = "in_flight"
+INTERRUPTED = "interrupted"
+INTERRUPTED_MESSAGE = "no reply: the run stopped or crashed while the request was in flight"
+
 
 class StoreError(Exception):
     """A database problem with a one-line, user-facing message naming the path."""
@@ -180,7 +193,11 @@ def parse_utc(text: str) -> float:
 
 @dataclass(slots=True)
 class CallRecord:
-    """One LLM request, as the calls table stores it."""
+    """One LLM request, as the calls table stores it.
+
+    Written first before the request is sent (`id` None, error_kind `IN_FLIGHT`, input tokens
+    `estimated`), then again, under the id that got, when the reply or the error is in.
+    """
 
     producer: int
     provider: str
@@ -197,6 +214,8 @@ class CallRecord:
     rejected: int = 0
     error_kind: str | None = None
     error_message: str | None = None
+    estimated: bool = False  # input_tokens is igentai's estimate, not the provider's count
+    id: int | None = None  # the calls row, once it has one
 
 
 @dataclass(slots=True)
@@ -526,6 +545,8 @@ class Store:
     ) -> list[BatchOutcome]:
         """Store calls and their candidates in one transaction; say which entries were new.
 
+        A call without an id gets a new row (and its id set); one with an id updates its row.
+
         A candidate is a duplicate when an entry of the run has its `loose` signature (exact
         when the keys are equal too, a variant otherwise); duplicates bump `times_proposed`.
         With `max_new`, new entries past that many are not stored (a unique-entry limit).
@@ -543,6 +564,24 @@ class Store:
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             [(run_id, when, d.arm, d.share, d.score, d.unit, d.reason) for d in decisions],
         )
+
+    async def interrupt_calls(self, run_id: int) -> list[CallRecord]:
+        """Mark the run's requests still in flight (their process stopped or died before the
+        reply was stored) `INTERRUPTED`, keeping their estimated tokens; return them."""
+        rows = await self._conn.execute_fetchall(
+            "UPDATE calls SET error_kind = ?, error_message = ? WHERE run_id = ? AND "
+            "error_kind = ? RETURNING id, producer, provider, model, started_at, partition, "
+            "input_tokens, cost_usd",
+            (INTERRUPTED, INTERRUPTED_MESSAGE, run_id, IN_FLIGHT),
+        )
+        return [
+            CallRecord(
+                producer, provider, model, parse_utc(at), partition, input_tokens=tin,
+                cost_usd=cost, error_kind=INTERRUPTED, error_message=INTERRUPTED_MESSAGE,
+                estimated=True, id=cid,
+            )
+            for cid, producer, provider, model, at, partition, tin, cost in rows
+        ]  # fmt: skip
 
 
 def _record(
@@ -563,8 +602,12 @@ def _record(
 def _store_batches(
     db: sqlite3.Connection, run_id: int, batches: Sequence[Batch], max_new: int | None
 ) -> list[BatchOutcome]:
-    first_call_id = db.execute("SELECT coalesce(max(id), 0) FROM calls").fetchone()[0] + 1
-    outcomes = [BatchOutcome(first_call_id + i) for i in range(len(batches))]
+    next_id = db.execute("SELECT coalesce(max(id), 0) FROM calls").fetchone()[0] + 1
+    outcomes = []
+    for b in batches:
+        if b.call.id is None:
+            b.call.id, next_id = next_id, next_id + 1
+        outcomes.append(BatchOutcome(b.call.id))
 
     # Existing entries sharing a loose signature with any candidate.
     looses = list({f.loose for b in batches for f in b.candidates})
@@ -600,7 +643,7 @@ def _store_batches(
             else:
                 out.dup_variant += 1
 
-    _insert_calls(db, run_id, batches, outcomes, pending)
+    _write_calls(db, run_id, batches, outcomes, pending)
 
     # Insert the new entries; the UNIQUE key index has the last word.
     now = utc_iso()
@@ -639,7 +682,20 @@ def _store_batches(
     return outcomes
 
 
-def _insert_calls(
+_CALL_COLUMNS = (
+    "id", "run_id", "producer", "provider", "model", "partition", "prompt_version", "started_at",
+    "latency_s", "input_tokens", "output_tokens", "cost_usd", "context_entries", "finish_reason",
+    "returned", "new", "dup_exact", "dup_variant", "rejected", "error_kind", "error_message",
+    "estimated",
+)  # fmt: skip
+# The one statement that writes a calls row: a new row, or every column of an existing one.
+_WRITE_CALL = (
+    f"INSERT INTO calls ({', '.join(_CALL_COLUMNS)}) VALUES ({','.join('?' * len(_CALL_COLUMNS))}) "
+    "ON CONFLICT (id) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in _CALL_COLUMNS[1:])
+)
+
+
+def _write_calls(
     db: sqlite3.Connection,
     run_id: int,
     batches: Sequence[Batch],
@@ -659,16 +715,10 @@ def _insert_calls(
                 call.latency_s, call.input_tokens, call.output_tokens, call.cost_usd,
                 call.context_entries, call.finish_reason, len(batch.candidates),
                 new_per_batch[i], out.dup_exact, out.dup_variant, call.rejected,
-                call.error_kind, call.error_message,
+                call.error_kind, call.error_message, int(call.estimated),
             )
         )  # fmt: skip
-    db.executemany(
-        "INSERT INTO calls (id, run_id, producer, provider, model, partition, "
-        "prompt_version, started_at, latency_s, input_tokens, output_tokens, cost_usd, "
-        "context_entries, finish_reason, returned, new, dup_exact, dup_variant, rejected, "
-        "error_kind, error_message) VALUES (" + ",".join("?" * 21) + ")",
-        rows,
-    )
+    db.executemany(_WRITE_CALL, rows)
 
 
 def _check_path(path: Path, create: bool) -> None:

@@ -46,7 +46,15 @@ from igentai_tui.providers.base import (
     ProviderError,
     RateLimited,
 )
-from igentai_tui.store import Batch, BatchOutcome, PartitionRow, RunRow, Store, parse_utc
+from igentai_tui.store import (
+    Batch,
+    BatchOutcome,
+    CallRecord,
+    PartitionRow,
+    RunRow,
+    Store,
+    parse_utc,
+)
 
 Spawn = Callable[[Callable[[], None], str], None]
 """How a front end starts a producer: call `target` in a new thread named `name`."""
@@ -135,8 +143,10 @@ class RunResult:
 
 @dataclass(slots=True)
 class _Item:
+    """A result for the ingest loop to store, or (no assignment) a request about to be sent."""
+
     batch: Batch
-    assignment: Assignment
+    assignment: Assignment | None
     pid: int
     arm: str
     holds_slot: bool = True
@@ -180,6 +190,7 @@ class Orchestrator:
         self._end: tuple[str, str] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._queue: asyncio.Queue[_Item | None] | None = None
+        self._ingest_done = False
         self._slots = threading.BoundedSemaphore(max(16, 4 * settings.producers))
         self._stopped = asyncio.Event()
         self.metrics = Metrics(self.clock.monotonic())
@@ -211,6 +222,7 @@ class Orchestrator:
             self.store.lock_run(resume)
             idle = await self.store.idle_since(resume.id)
             self.run_row = await self.store.reopen_run(resume.id, s.as_dict(), self.clock.now())
+            lost = await self.store.interrupt_calls(resume.id)
             state = await self.store.run_state(resume.id)
             self.metrics.restore(
                 state.proposal_counts,
@@ -224,6 +236,14 @@ class Orchestrator:
             gap = f" after {span(self.clock.now() - parse_utc(idle))} idle" if idle else ""
             found = sum(n for _, n in state.proposal_counts)
             self._publish(Notice(f"resumed{gap}: {found:,} entries so far", "information"))
+            if lost:
+                tokens = sum(c.input_tokens for c in lost)
+                self._publish(
+                    Notice(
+                        f"{len(lost)} requests of the last session got no reply (interrupted); "
+                        f"their {tokens:,} input tokens are estimated"
+                    )
+                )
         for _ in range(s.producers):
             self.add_producer()
         if self._end is not None:  # stopped before the loop was known
@@ -235,6 +255,7 @@ class Orchestrator:
         finally:
             ticker.cancel()
             await self._shutdown(ingest)
+            await self._interrupt_calls()
         assert self._end is not None
         status, reason = self._end
         await self._record_routing(self.clock.monotonic(), final=True)
@@ -385,6 +406,22 @@ class Orchestrator:
             how = "by first letter" if made[0].letters else f"into {len(made)} subtopics"
             self._post(Notice(f"split {where} {how}", "information"))
 
+    def begin(self, call: CallRecord) -> bool:
+        """Store `call`'s row, in flight, before its request is sent; wait for the commit.
+
+        The ingest loop commits the rows waiting with the batches waiting, in one transaction.
+        False when the row was not stored (the ingest loop has ended, or the store failed):
+        the request must then not be sent.
+        """
+        if self._queue is None:
+            return False
+        item = _Item(Batch(call), None, call.producer, "", holds_slot=False)
+        self._in_loop(self._queue.put_nowait, item)
+        while not item.stored.wait(0.1):
+            if self._ingest_done:
+                return False
+        return call.id is not None
+
     def submit(self, batch: Batch, assignment: Assignment) -> None:
         """Hand a batch to the ingest loop and wait until it is stored (or the run ends)."""
         item = _Item(batch, assignment, batch.call.producer, assignment.arm)
@@ -506,6 +543,7 @@ class Orchestrator:
         while True:
             item = await queue.get()
             if item is None:
+                self._ingest_done = True
                 return
             items = [item]
             done = False
@@ -520,6 +558,7 @@ class Orchestrator:
                     self._slots.release()
             await self._store_items(items)
             if done:
+                self._ingest_done = True
                 return
 
     async def _store_items(self, items: list[_Item]) -> None:
@@ -536,19 +575,28 @@ class Orchestrator:
             self._publish(Notice(f"could not store results: {exc}", "error"))
             self.stop(f"database error: {exc}", "failed")
             for it in items:
+                it.batch.call.id = None  # rolled back: a request without a row is not sent
                 it.stored.set()
             return
+        results = []
+        for it, out in zip(items, outcomes, strict=True):
+            if it.assignment is None:
+                it.stored.set()  # a request's row is committed: it may be sent
+            else:
+                results.append((it, out))
+        if not results:
+            return
         try:
-            await self._account_items(items, outcomes)
+            await self._account_items(results)
         finally:
-            for it in items:
+            for it, _ in results:
                 it.stored.set()
 
-    async def _account_items(self, items: list[_Item], outcomes: list[BatchOutcome]) -> None:
-        """Metrics, partitions, routing, output and events for stored batches."""
+    async def _account_items(self, results: list[tuple[_Item, BatchOutcome]]) -> None:
+        """Metrics, partitions, routing, output and events for stored results."""
         now = self.clock.monotonic()
         found: list[FoundEntry] = []
-        for it, out in zip(items, outcomes, strict=True):
+        for it, out in results:
             call = it.batch.call
             before = self.metrics.unique
             self.metrics.record_call(
@@ -567,6 +615,7 @@ class Orchestrator:
             )
             self.metrics.record_counts(out.count_changes)
             a = it.assignment
+            assert a is not None
             if call.error_kind is None:
                 self.metrics.record_lag(before - a.unique_at_assign, now - a.assigned_at)
             tokens = call.input_tokens + call.output_tokens
@@ -615,6 +664,22 @@ class Orchestrator:
             await self.store.save_partitions(self.run_row.id, rows, self.clock.now())
         except Exception as exc:
             self._publish(Notice(f"could not store partitions: {exc}", "error"))
+
+    async def _interrupt_calls(self) -> None:
+        """At the end of the run: the requests whose reply never came become interrupted."""
+        assert self.run_row is not None
+        try:
+            lost = await self.store.interrupt_calls(self.run_row.id)
+        except Exception as exc:
+            self._publish(Notice(f"could not mark the unanswered requests: {exc}", "error"))
+            return
+        now = self.clock.monotonic()
+        for c in lost:
+            self.metrics.record_call(
+                now, c.producer, f"{c.provider}:{c.model}", latency_s=None,
+                input_tokens=c.input_tokens, output_tokens=0, cost_usd=c.cost_usd, returned=0,
+                new=0, dup_exact=0, dup_variant=0, error_kind=c.error_kind,
+            )  # fmt: skip
 
     def _check_limits(self) -> None:
         lim = self.settings.limits
