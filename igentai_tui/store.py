@@ -12,6 +12,7 @@ import fcntl
 import json
 import secrets
 import sqlite3
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -299,6 +300,9 @@ class Store:
         self._conn = conn
         self.path = path
         self._locks: IO[bytes] | None = None
+        self._starts: list[tuple[int, CallRecord, threading.Event]] = []
+        self._starts_lock = threading.Lock()
+        self.start_error: Exception | None = None  # why the last `start_call` failed
 
     # -- opening -----------------------------------------------------------------------------
 
@@ -555,6 +559,34 @@ class Store:
         """
         conn = self._conn
         return await conn._execute(_record, conn._conn, run_id, batches, max_new)
+
+    def start_call(self, run_id: int, call: CallRecord, committed: threading.Event) -> None:
+        """Store `call` as a new row, from any thread; set `committed` once it is (`call.id`
+        None if that failed: see `start_error`).
+
+        Runs on the connection's thread without a trip through the event loop, between the
+        other transactions; the rows waiting when one is written share its transaction.
+        """
+        with self._starts_lock:
+            self._starts.append((run_id, call, committed))
+        self._conn._tx.put_nowait((None, self._commit_starts))
+
+    def _commit_starts(self) -> None:
+        """`start_call`, on the connection's thread: every row waiting, in one transaction."""
+        with self._starts_lock:
+            starts, self._starts = self._starts, []
+        by_run: dict[int, list[Batch]] = {}
+        for run_id, call, _ in starts:
+            by_run.setdefault(run_id, []).append(Batch(call))
+        for run_id, batches in by_run.items():  # one run in practice: one transaction
+            try:
+                _record(self._conn._conn, run_id, batches, None)
+            except Exception as exc:
+                self.start_error = exc
+                for b in batches:
+                    b.call.id = None  # rolled back
+        for _, _, committed in starts:
+            committed.set()
 
     async def record_routing(self, run_id: int, at: float, decisions: Sequence[Any]) -> None:
         """Store routing decisions (engine/routing.py `Decision`s), all at wall time `at`."""

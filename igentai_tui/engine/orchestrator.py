@@ -143,10 +143,8 @@ class RunResult:
 
 @dataclass(slots=True)
 class _Item:
-    """A result for the ingest loop to store, or (no assignment) a request about to be sent."""
-
     batch: Batch
-    assignment: Assignment | None
+    assignment: Assignment
     pid: int
     arm: str
     holds_slot: bool = True
@@ -409,17 +407,21 @@ class Orchestrator:
     def begin(self, call: CallRecord) -> bool:
         """Store `call`'s row, in flight, before its request is sent; wait for the commit.
 
-        The ingest loop commits the rows waiting with the batches waiting, in one transaction.
-        False when the row was not stored (the ingest loop has ended, or the store failed):
-        the request must then not be sent.
+        False when the row was not stored (the run's storing has ended, or the database
+        failed): the request must then not be sent.
         """
-        if self._queue is None:
-            return False
-        item = _Item(Batch(call), None, call.producer, "", holds_slot=False)
-        self._in_loop(self._queue.put_nowait, item)
-        while not item.stored.wait(0.1):
+        committed = threading.Event()
+        with self._lock:  # a row handed over is committed before the run's last rows are ended
+            if self._ingest_done or self.run_row is None:
+                return False
+            self.store.start_call(self.run_row.id, call, committed)
+        while not committed.wait(0.1):
             if self._ingest_done:
                 return False
+        if call.id is None:
+            error = self.store.start_error
+            self._post(Notice(f"could not store a request before sending it: {error}", "error"))
+            self._stop_from_thread(f"database error: {error}", "failed")
         return call.id is not None
 
     def submit(self, batch: Batch, assignment: Assignment) -> None:
@@ -543,8 +545,7 @@ class Orchestrator:
         while True:
             item = await queue.get()
             if item is None:
-                self._ingest_done = True
-                return
+                break
             items = [item]
             done = False
             while len(items) < MAX_BATCHES_PER_TRANSACTION and not queue.empty():
@@ -558,8 +559,9 @@ class Orchestrator:
                     self._slots.release()
             await self._store_items(items)
             if done:
-                self._ingest_done = True
-                return
+                break
+        with self._lock:
+            self._ingest_done = True
 
     async def _store_items(self, items: list[_Item]) -> None:
         limits = self.settings.limits
@@ -575,28 +577,19 @@ class Orchestrator:
             self._publish(Notice(f"could not store results: {exc}", "error"))
             self.stop(f"database error: {exc}", "failed")
             for it in items:
-                it.batch.call.id = None  # rolled back: a request without a row is not sent
                 it.stored.set()
-            return
-        results = []
-        for it, out in zip(items, outcomes, strict=True):
-            if it.assignment is None:
-                it.stored.set()  # a request's row is committed: it may be sent
-            else:
-                results.append((it, out))
-        if not results:
             return
         try:
-            await self._account_items(results)
+            await self._account_items(items, outcomes)
         finally:
-            for it, _ in results:
+            for it in items:
                 it.stored.set()
 
-    async def _account_items(self, results: list[tuple[_Item, BatchOutcome]]) -> None:
-        """Metrics, partitions, routing, output and events for stored results."""
+    async def _account_items(self, items: list[_Item], outcomes: list[BatchOutcome]) -> None:
+        """Metrics, partitions, routing, output and events for stored batches."""
         now = self.clock.monotonic()
         found: list[FoundEntry] = []
-        for it, out in results:
+        for it, out in zip(items, outcomes, strict=True):
             call = it.batch.call
             before = self.metrics.unique
             self.metrics.record_call(
@@ -615,7 +608,6 @@ class Orchestrator:
             )
             self.metrics.record_counts(out.count_changes)
             a = it.assignment
-            assert a is not None
             if call.error_kind is None:
                 self.metrics.record_lag(before - a.unique_at_assign, now - a.assigned_at)
             tokens = call.input_tokens + call.output_tokens
