@@ -348,3 +348,26 @@ async def test_a_request_row_is_committed_before_sending_and_a_stop_leaves_none_
     assert rows[2] == (3, "interrupted", 1, gate.seen[2][-1], 0, None)
     t = result.snapshot.total
     assert (t.requests, t.input_tokens, t.errors) == (3, 80 + gate.seen[2][-1], 1)
+
+
+async def test_a_request_whose_row_cannot_be_stored_is_not_sent(tmp_path: Path) -> None:
+    db = tmp_path / "igentai.db"
+    store = await Store.open(db)
+    con = sqlite3.connect(db)  # every new calls row fails, as on a full disk
+    con.execute("CREATE TRIGGER full BEFORE INSERT ON calls BEGIN SELECT RAISE(ABORT, 'full'); END")
+    con.commit()
+    con.close()
+    gate = Gate(db, threading.Event())
+    settings = RunSettings("Paris attractions", [Arm("gate", "m")], producers=2, partitions=False)
+    output = OutputFile(tmp_path / "output.txt")
+    orc = Orchestrator(settings, store, {"gate:m": gate}, output)  # type: ignore[dict-item]
+    try:
+        result = await asyncio.wait_for(orc.run(), 60)
+    finally:
+        output.close()
+        await store.close()
+    assert gate.seen == []  # the provider was never called
+    assert (
+        result.status == "failed" and "database error" in result.reason and "full" in result.reason
+    )
+    assert _query(db, "SELECT count(*) FROM calls") == [(0,)]
