@@ -566,6 +566,8 @@ class Store:
 
         Runs on the connection's thread without a trip through the event loop, between the
         other transactions; the rows waiting when one is written share its transaction.
+        (aiosqlite's worker runs a queued function that has no future since 0.22: the floor
+        in pyproject.toml.)
         """
         with self._starts_lock:
             self._starts.append((run_id, call, committed))
