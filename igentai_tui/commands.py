@@ -21,7 +21,16 @@ from igentai_tui.config import config_dir, default_db_path
 from igentai_tui.engine.clock import span
 from igentai_tui.engine.metrics import coverage
 from igentai_tui.engine.prompts import short_partition
-from igentai_tui.store import BUSY_TIMEOUT_MS, SCHEMA_VERSION, explain_error, parse_utc
+from igentai_tui.store import (
+    BUSY_TIMEOUT_MS,
+    IN_FLIGHT,
+    INTERRUPTED,
+    SCHEMA_VERSION,
+    explain_error,
+    parse_utc,
+)
+
+UNANSWERED = (IN_FLIGHT, INTERRUPTED)  # the calls whose input tokens are estimated
 
 FORMATS = ("txt", "csv", "jsonl", "md")
 PROVENANCE = ("provider", "model", "producer", "partition", "first_seen", "times_proposed")
@@ -292,18 +301,21 @@ def run_stats(con: sqlite3.Connection, run: sqlite3.Row) -> dict[str, Any]:
     def group(expr: str) -> dict[str, dict[str, Any]]:
         kinds: dict[str, dict[str, int]] = {}
         for g, kind, n in con.execute(
-            f"SELECT {expr} AS g, error_kind, count(*) FROM calls "
-            "WHERE run_id = ? AND error_kind IS NOT NULL GROUP BY g, error_kind ORDER BY 3 DESC",
-            (run["id"],),
+            f"SELECT {expr} AS g, error_kind, count(*) FROM calls WHERE run_id = ? AND "
+            "error_kind IS NOT NULL AND error_kind != ? GROUP BY g, error_kind ORDER BY 3 DESC",
+            (run["id"], IN_FLIGHT),
         ):
             kinds.setdefault(g or "(whole topic)", {})[kind] = n
         out = {}
         for r in con.execute(
             f"SELECT {expr} AS g, count(*) AS requests, sum(new) AS new, sum(returned) AS ret, "
             "sum(input_tokens) AS tin, sum(output_tokens) AS tout, sum(cost_usd) AS cost, "
-            "count(cost_usd) AS priced, count(error_kind) AS errors "
+            "count(cost_usd) AS priced, count(error_kind) AS errors, "
+            "count(CASE WHEN error_kind = ? THEN 1 END) AS in_flight, "
+            "count(CASE WHEN error_kind IN (?, ?) THEN 1 END) AS estimated, "
+            "coalesce(sum(CASE WHEN error_kind IN (?, ?) THEN input_tokens END), 0) AS est_tokens "
             f"FROM calls WHERE run_id = ? GROUP BY g ORDER BY new DESC",
-            (run["id"],),
+            (IN_FLIGHT, *UNANSWERED, *UNANSWERED, run["id"]),
         ):
             out[r["g"] or "(whole topic)"] = {
                 "requests": r["requests"],
@@ -313,8 +325,12 @@ def run_stats(con: sqlite3.Connection, run: sqlite3.Row) -> dict[str, Any]:
                 "output_tokens": r["tout"],
                 "cost_usd": r["cost"] if r["priced"] == r["requests"] else None,
                 "unique_per_min": r["new"] / minutes if active else None,
-                "errors": r["errors"],
+                "errors": r["errors"] - r["in_flight"],
                 "errors_by_kind": kinds.get(r["g"] or "(whole topic)", {}),
+                "in_flight": r["in_flight"],
+                # requests without a reported count: in flight or interrupted
+                "estimated_requests": r["estimated"],
+                "estimated_input_tokens": r["est_tokens"],
             }
         return out
 
@@ -379,6 +395,12 @@ def cmd_stats(args: argparse.Namespace) -> int:
             if s["errors_by_kind"]:
                 kinds = ", ".join(f"{k} {n}" for k, n in s["errors_by_kind"].items())
                 print(f"  errors of {_short(name, 40)}: {kinds}")
+            if s["estimated_requests"]:
+                live = f", {s['in_flight']} of them in flight" if s["in_flight"] else ""
+                print(
+                    f"  {_short(name, 40)}: {s['estimated_input_tokens']:,} input tokens "
+                    f"estimated, of {s['estimated_requests']} requests without a reply{live}"
+                )
     c = stats["coverage"]
     if c["chao1"]:
         print(f"\ncoverage: ~{c['completeness']:.0%} of an estimated {c['chao1']:,.0f} "

@@ -12,6 +12,7 @@ import fcntl
 import json
 import secrets
 import sqlite3
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -138,6 +139,13 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             SELECT id, started_at, ended_at, status, stop_reason FROM runs;
         """,
     ),
+    (
+        5,
+        "calls: a row for each request before it is sent; estimated input tokens",
+        """
+        ALTER TABLE calls ADD COLUMN estimated INTEGER NOT NULL DEFAULT 0;
+        """,
+    ),
 ]
 # Migrations are applied by number, each once, whatever else a file already has: a branch's
 # migration applies independently of the others.
@@ -162,6 +170,12 @@ _CACHED_STATEMENTS = 8
 _MAX_PARAMS = 30_000
 BUSY_TIMEOUT_MS = 5000  # how long a locked database is waited for before giving up
 
+# `calls.error_kind` of a request sent and not answered yet, and of one whose answer never came
+# because its run stopped or died: both keep the input tokens estimated before sending.
+IN_FLIGHT = "in_flight"
+INTERRUPTED = "interrupted"
+INTERRUPTED_MESSAGE = "no reply: the run stopped or crashed while the request was in flight"
+
 
 class StoreError(Exception):
     """A database problem with a one-line, user-facing message naming the path."""
@@ -180,7 +194,11 @@ def parse_utc(text: str) -> float:
 
 @dataclass(slots=True)
 class CallRecord:
-    """One LLM request, as the calls table stores it."""
+    """One LLM request, as the calls table stores it.
+
+    Written first before the request is sent (`id` None, error_kind `IN_FLIGHT`, input tokens
+    `estimated`), then again, under the id that got, when the reply or the error is in.
+    """
 
     producer: int
     provider: str
@@ -197,6 +215,8 @@ class CallRecord:
     rejected: int = 0
     error_kind: str | None = None
     error_message: str | None = None
+    estimated: bool = False  # input_tokens is igentai's estimate, not the provider's count
+    id: int | None = None  # the calls row, once it has one
 
 
 @dataclass(slots=True)
@@ -280,6 +300,9 @@ class Store:
         self._conn = conn
         self.path = path
         self._locks: IO[bytes] | None = None
+        self._starts: list[tuple[int, CallRecord, threading.Event]] = []
+        self._starts_lock = threading.Lock()
+        self.start_error: Exception | None = None  # why the last `start_call` failed
 
     # -- opening -----------------------------------------------------------------------------
 
@@ -529,6 +552,8 @@ class Store:
     ) -> list[BatchOutcome]:
         """Store calls and their candidates in one transaction; say which entries were new.
 
+        A call without an id gets a new row (and its id set); one with an id updates its row.
+
         A candidate is a duplicate when an entry of the run has its `loose` signature (exact
         when the keys are equal too, a variant otherwise); duplicates bump `times_proposed`.
         With `max_new`, new entries past that many are not stored (a unique-entry limit).
@@ -538,6 +563,36 @@ class Store:
         conn = self._conn
         return await conn._execute(_record, conn._conn, run_id, batches, max_new)
 
+    def start_call(self, run_id: int, call: CallRecord, committed: threading.Event) -> None:
+        """Store `call` as a new row, from any thread; set `committed` once it is (`call.id`
+        None if that failed: see `start_error`).
+
+        Runs on the connection's thread without a trip through the event loop, between the
+        other transactions; the rows waiting when one is written share its transaction.
+        (aiosqlite's worker runs a queued function that has no future since 0.22: the floor
+        in pyproject.toml.)
+        """
+        with self._starts_lock:
+            self._starts.append((run_id, call, committed))
+        self._conn._tx.put_nowait((None, self._commit_starts))
+
+    def _commit_starts(self) -> None:
+        """`start_call`, on the connection's thread: every row waiting, in one transaction."""
+        with self._starts_lock:
+            starts, self._starts = self._starts, []
+        by_run: dict[int, list[Batch]] = {}
+        for run_id, call, _ in starts:
+            by_run.setdefault(run_id, []).append(Batch(call))
+        for run_id, batches in by_run.items():  # one run in practice: one transaction
+            try:
+                _record(self._conn._conn, run_id, batches, None)
+            except Exception as exc:
+                self.start_error = exc
+                for b in batches:
+                    b.call.id = None  # rolled back
+        for _, _, committed in starts:
+            committed.set()
+
     async def record_routing(self, run_id: int, at: float, decisions: Sequence[Any]) -> None:
         """Store routing decisions (engine/routing.py `Decision`s), all at wall time `at`."""
         when = utc_iso(at)
@@ -546,6 +601,24 @@ class Store:
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             [(run_id, when, d.arm, d.share, d.score, d.unit, d.reason) for d in decisions],
         )
+
+    async def interrupt_calls(self, run_id: int) -> list[CallRecord]:
+        """Mark the run's requests still in flight (their process stopped or died before the
+        reply was stored) `INTERRUPTED`, keeping their estimated tokens; return them."""
+        rows = await self._conn.execute_fetchall(
+            "UPDATE calls SET error_kind = ?, error_message = ? WHERE run_id = ? AND "
+            "error_kind = ? RETURNING id, producer, provider, model, started_at, partition, "
+            "input_tokens, cost_usd",
+            (INTERRUPTED, INTERRUPTED_MESSAGE, run_id, IN_FLIGHT),
+        )
+        return [
+            CallRecord(
+                producer, provider, model, parse_utc(at), partition, input_tokens=tin,
+                cost_usd=cost, error_kind=INTERRUPTED, error_message=INTERRUPTED_MESSAGE,
+                estimated=True, id=cid,
+            )
+            for cid, producer, provider, model, at, partition, tin, cost in rows
+        ]  # fmt: skip
 
 
 def _record(
@@ -566,8 +639,12 @@ def _record(
 def _store_batches(
     db: sqlite3.Connection, run_id: int, batches: Sequence[Batch], max_new: int | None
 ) -> list[BatchOutcome]:
-    first_call_id = db.execute("SELECT coalesce(max(id), 0) FROM calls").fetchone()[0] + 1
-    outcomes = [BatchOutcome(first_call_id + i) for i in range(len(batches))]
+    next_id = db.execute("SELECT coalesce(max(id), 0) FROM calls").fetchone()[0] + 1
+    outcomes = []
+    for b in batches:
+        if b.call.id is None:
+            b.call.id, next_id = next_id, next_id + 1
+        outcomes.append(BatchOutcome(b.call.id))
 
     # Existing entries sharing a loose signature with any candidate.
     looses = list({f.loose for b in batches for f in b.candidates})
@@ -603,7 +680,7 @@ def _store_batches(
             else:
                 out.dup_variant += 1
 
-    _insert_calls(db, run_id, batches, outcomes, pending)
+    _write_calls(db, run_id, batches, outcomes, pending)
 
     # Insert the new entries; the UNIQUE key index has the last word.
     now = utc_iso()
@@ -642,7 +719,20 @@ def _store_batches(
     return outcomes
 
 
-def _insert_calls(
+_CALL_COLUMNS = (
+    "id", "run_id", "producer", "provider", "model", "partition", "prompt_version", "started_at",
+    "latency_s", "input_tokens", "output_tokens", "cost_usd", "context_entries", "finish_reason",
+    "returned", "new", "dup_exact", "dup_variant", "rejected", "error_kind", "error_message",
+    "estimated",
+)  # fmt: skip
+# The one statement that writes a calls row: a new row, or every column of an existing one.
+_WRITE_CALL = (
+    f"INSERT INTO calls ({', '.join(_CALL_COLUMNS)}) VALUES ({','.join('?' * len(_CALL_COLUMNS))}) "
+    "ON CONFLICT (id) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in _CALL_COLUMNS[1:])
+)
+
+
+def _write_calls(
     db: sqlite3.Connection,
     run_id: int,
     batches: Sequence[Batch],
@@ -662,16 +752,10 @@ def _insert_calls(
                 call.latency_s, call.input_tokens, call.output_tokens, call.cost_usd,
                 call.context_entries, call.finish_reason, len(batch.candidates),
                 new_per_batch[i], out.dup_exact, out.dup_variant, call.rejected,
-                call.error_kind, call.error_message,
+                call.error_kind, call.error_message, int(call.estimated),
             )
         )  # fmt: skip
-    db.executemany(
-        "INSERT INTO calls (id, run_id, producer, provider, model, partition, "
-        "prompt_version, started_at, latency_s, input_tokens, output_tokens, cost_usd, "
-        "context_entries, finish_reason, returned, new, dup_exact, dup_variant, rejected, "
-        "error_kind, error_message) VALUES (" + ",".join("?" * 21) + ")",
-        rows,
-    )
+    db.executemany(_WRITE_CALL, rows)
 
 
 def _check_path(path: Path, create: bool) -> None:

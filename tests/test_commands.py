@@ -17,7 +17,7 @@ from igentai_tui.engine.normalize import Forms
 from igentai_tui.engine.orchestrator import Arm, Limits, Orchestrator, RunSettings
 from igentai_tui.output import OutputFile
 from igentai_tui.providers.sim import SimProvider
-from igentai_tui.store import Batch, CallRecord, Store
+from igentai_tui.store import IN_FLIGHT, Batch, CallRecord, Store
 
 
 async def make_db(tmp: Path) -> None:
@@ -112,6 +112,39 @@ def test_stats_json_matches_the_db(db: Path, capsys: pytest.CaptureFixture[str])
     assert arm["new"] == q(db, "SELECT count(*) FROM entries WHERE run_id = ?", rid)[0][0]
     assert stats["coverage"]["observed"] == arm["new"]
     assert run(capsys, "stats", uid, "--db", str(db))[0] == 0
+
+
+def test_stats_count_requests_without_a_reply(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def sent(tokens: int) -> CallRecord:
+        return CallRecord(1, "sim", "m", 1.8e9, input_tokens=tokens, error_kind=IN_FLIGHT,
+                          estimated=True)  # fmt: skip
+
+    async def fill() -> None:
+        store = await Store.open(tmp_path / "igentai.db")
+        run_row = await store.create_run("t", {}, None, 1.8e9)
+        await store.record(run_row.id, [Batch(sent(100)), Batch(sent(30))])
+        await store.interrupt_calls(run_row.id)  # as a resume after a crash does
+        answered = CallRecord(1, "sim", "m", 1.8e9, latency_s=1.0, input_tokens=7)
+        await store.record(run_row.id, [Batch(sent(5)), Batch(answered)])
+        await store.close()
+
+    asyncio.run(fill())
+    db = str(tmp_path / "igentai.db")
+    stats = json.loads(run(capsys, "stats", "last", "--json", "--db", db)[1])
+    arm = stats["providers"]["sim:m"]
+    assert (arm["requests"], arm["input_tokens"], arm["errors"]) == (4, 142, 2)
+    assert arm["errors_by_kind"] == {"interrupted": 2}  # in flight is not an error (yet)
+    assert (arm["in_flight"], arm["estimated_requests"], arm["estimated_input_tokens"]) == (
+        1, 3, 135,
+    )  # fmt: skip
+    code, out, _ = run(capsys, "stats", "last", "--db", db)
+    assert code == 0
+    assert (
+        "sim:m: 135 input tokens estimated, of 3 requests without a reply, 1 of them in "
+        "flight" in out
+    )
 
 
 def test_path(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:

@@ -46,7 +46,15 @@ from igentai_tui.providers.base import (
     ProviderError,
     RateLimited,
 )
-from igentai_tui.store import Batch, BatchOutcome, PartitionRow, RunRow, Store, parse_utc
+from igentai_tui.store import (
+    Batch,
+    BatchOutcome,
+    CallRecord,
+    PartitionRow,
+    RunRow,
+    Store,
+    parse_utc,
+)
 
 Spawn = Callable[[Callable[[], None], str], None]
 """How a front end starts a producer: call `target` in a new thread named `name`."""
@@ -181,6 +189,7 @@ class Orchestrator:
         self._end: tuple[str, str] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._queue: asyncio.Queue[_Item | None] | None = None
+        self._ingest_done = False
         self._slots = threading.BoundedSemaphore(max(16, 4 * settings.producers))
         self._stopped = asyncio.Event()
         self.metrics = Metrics(self.clock.monotonic())
@@ -212,6 +221,7 @@ class Orchestrator:
             self.store.lock_run(resume)
             idle = await self.store.idle_since(resume.id)
             self.run_row = await self.store.reopen_run(resume.id, s.as_dict(), self.clock.now())
+            lost = await self.store.interrupt_calls(resume.id)
             state = await self.store.run_state(resume.id, SEEN_MAX // 2)
             self.metrics.restore(
                 state.proposal_counts,
@@ -225,6 +235,14 @@ class Orchestrator:
             gap = f" after {span(self.clock.now() - parse_utc(idle))} idle" if idle else ""
             found = sum(n for _, n in state.proposal_counts)
             self._publish(Notice(f"resumed{gap}: {found:,} entries so far", "information"))
+            if lost:
+                tokens = sum(c.input_tokens for c in lost)
+                self._publish(
+                    Notice(
+                        f"{len(lost)} requests of the last session got no reply (interrupted); "
+                        f"their {tokens:,} input tokens are estimated"
+                    )
+                )
         for _ in range(s.producers):
             self.add_producer()
         if self._end is not None:  # stopped before the loop was known
@@ -236,6 +254,7 @@ class Orchestrator:
         finally:
             ticker.cancel()
             await self._shutdown(ingest)
+            await self._interrupt_calls()
         assert self._end is not None
         status, reason = self._end
         await self._record_routing(self.clock.monotonic(), final=True)
@@ -386,6 +405,26 @@ class Orchestrator:
             how = "by first letter" if made[0].letters else f"into {len(made)} subtopics"
             self._post(Notice(f"split {where} {how}", "information"))
 
+    def begin(self, call: CallRecord) -> bool:
+        """Store `call`'s row, in flight, before its request is sent; wait for the commit.
+
+        False when the row was not stored (the run's storing has ended, or the database
+        failed): the request must then not be sent.
+        """
+        committed = threading.Event()
+        with self._lock:  # a row handed over is committed before the run's last rows are ended
+            if self._ingest_done or self.run_row is None:
+                return False
+            self.store.start_call(self.run_row.id, call, committed)
+        while not committed.wait(0.1):
+            if self._ingest_done:
+                return False
+        if call.id is None:
+            error = self.store.start_error
+            self._post(Notice(f"could not store a request before sending it: {error}", "error"))
+            self._stop_from_thread(f"database error: {error}", "failed")
+        return call.id is not None
+
     def submit(self, batch: Batch, assignment: Assignment) -> None:
         """Hand a batch to the ingest loop and wait until it is stored (or the run ends)."""
         item = _Item(batch, assignment, batch.call.producer, assignment.arm)
@@ -507,7 +546,7 @@ class Orchestrator:
         while True:
             item = await queue.get()
             if item is None:
-                return
+                break
             items = [item]
             done = False
             while len(items) < MAX_BATCHES_PER_TRANSACTION and not queue.empty():
@@ -521,7 +560,9 @@ class Orchestrator:
                     self._slots.release()
             await self._store_items(items)
             if done:
-                return
+                break
+        with self._lock:
+            self._ingest_done = True
 
     async def _store_items(self, items: list[_Item]) -> None:
         limits = self.settings.limits
@@ -616,6 +657,22 @@ class Orchestrator:
             await self.store.save_partitions(self.run_row.id, rows, self.clock.now())
         except Exception as exc:
             self._publish(Notice(f"could not store partitions: {exc}", "error"))
+
+    async def _interrupt_calls(self) -> None:
+        """At the end of the run: the requests whose reply never came become interrupted."""
+        assert self.run_row is not None
+        try:
+            lost = await self.store.interrupt_calls(self.run_row.id)
+        except Exception as exc:
+            self._publish(Notice(f"could not mark the unanswered requests: {exc}", "error"))
+            return
+        now = self.clock.monotonic()
+        for c in lost:
+            self.metrics.record_call(
+                now, c.producer, f"{c.provider}:{c.model}", latency_s=None,
+                input_tokens=c.input_tokens, output_tokens=0, cost_usd=c.cost_usd, returned=0,
+                new=0, dup_exact=0, dup_variant=0, error_kind=c.error_kind,
+            )  # fmt: skip
 
     def _check_limits(self) -> None:
         lim = self.settings.limits

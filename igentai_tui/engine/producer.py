@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from igentai_tui.engine.normalize import forms
@@ -21,8 +21,9 @@ from igentai_tui.providers.base import (
     Provider,
     ProviderError,
     RateLimited,
+    estimate_tokens,
 )
-from igentai_tui.store import Batch, CallRecord
+from igentai_tui.store import IN_FLIGHT, Batch, CallRecord
 
 if TYPE_CHECKING:
     from igentai_tui.engine.orchestrator import Orchestrator
@@ -122,31 +123,29 @@ class Producer:
 
     def _call(self, a: Assignment) -> None:
         clock = self._orc.clock
-        started = clock.now()
+        call = self._started(a, clock.now())
+        if not self._orc.begin(call):  # its row is not stored: the request is not sent
+            return
         t0 = clock.monotonic()
         try:
             reply = a.provider.complete(a.request)
         except ProviderError as exc:
-            self._failed(a, exc, started, clock.monotonic() - t0)
+            self._failed(a, exc, call, clock.monotonic() - t0)
             return
         except Exception as exc:  # a provider bug must not kill the producer
-            self._failed(a, BadResponse(f"{type(exc).__name__}: {exc}"), started, 0.0)
+            self._failed(a, BadResponse(f"{type(exc).__name__}: {exc}"), call, 0.0)
             return
         if reply.truncated and not reply.text.strip():  # out of tokens before any answer
             empty = BadResponse("the reply was empty: the token limit was reached first")
-            self._failed(a, empty, started, clock.monotonic() - t0, reply)
+            self._failed(a, empty, call, clock.monotonic() - t0, reply)
             return
         self._failures = 0
         self.last_error = None
-        self._orc.submit(self._batch(a, reply, started, clock.monotonic() - t0), a)
+        call = self._answered(a, call, clock.monotonic() - t0, reply)
+        self._orc.submit(self._batch(a, reply, call), a)
 
-    def _batch(self, a: Assignment, reply: Completion, started: float, latency: float) -> Batch:
+    def _batch(self, a: Assignment, reply: Completion, call: CallRecord) -> Batch:
         parsed = parse_reply(reply.text, truncated=reply.truncated)
-        call = self._record(a, started, latency)
-        call.input_tokens = reply.input_tokens
-        call.output_tokens = reply.output_tokens
-        call.finish_reason = reply.finish_reason
-        call.cost_usd = self._orc.cost(a, reply.input_tokens, reply.output_tokens)
         if a.plan:  # subtopics, not entries: the planner takes them
             self._orc.planned(a, parsed.candidates)
             return Batch(call)
@@ -154,7 +153,9 @@ class Producer:
         call.rejected = parsed.rejected + len(parsed.candidates) - len(candidates)
         return Batch(call, candidates)
 
-    def _record(self, a: Assignment, started: float, latency: float) -> CallRecord:
+    def _started(self, a: Assignment, started: float) -> CallRecord:
+        """The calls row of `a` before it is sent: in flight, its input tokens estimated."""
+        tokens = estimate_tokens(a.request.system + a.request.prompt)
         return CallRecord(
             producer=self.pid,
             provider=a.provider_name,
@@ -162,23 +163,34 @@ class Producer:
             started_at=started,
             partition=a.partition,
             prompt_version=a.prompt_version,
-            latency_s=latency,
+            input_tokens=tokens,
+            cost_usd=self._orc.cost(a, tokens, 0),
             context_entries=a.context_entries,
+            error_kind=IN_FLIGHT,
+            estimated=True,
         )
+
+    def _answered(
+        self, a: Assignment, call: CallRecord, latency: float, reply: Completion | None
+    ) -> CallRecord:
+        """The row of `call` once its reply or error is in: the provider's token counts."""
+        tin, tout = (reply.input_tokens, reply.output_tokens) if reply else (0, 0)
+        return replace(
+            call, latency_s=latency, input_tokens=tin, output_tokens=tout,
+            cost_usd=self._orc.cost(a, tin, tout) if reply else None, error_kind=None,
+            estimated=False,
+            finish_reason=reply.finish_reason if reply else None,
+        )  # fmt: skip
 
     def _failed(
         self,
         a: Assignment,
         exc: ProviderError,
-        started: float,
+        call: CallRecord,
         latency: float,
         reply: Completion | None = None,
     ) -> None:
-        call = self._record(a, started, latency)
-        if reply is not None:
-            call.input_tokens, call.output_tokens = reply.input_tokens, reply.output_tokens
-            call.cost_usd = self._orc.cost(a, reply.input_tokens, reply.output_tokens)
-            call.finish_reason = reply.finish_reason
+        call = self._answered(a, call, latency, reply)
         call.error_kind = exc.kind
         call.error_message = str(exc)[:500]
         self.last_error = f"{exc.kind}: {exc}"[:200]
