@@ -354,3 +354,15 @@ async def test_without_until_saturated_an_exhausted_topic_is_announced_once(
     assert result.reason == "request limit reached"  # it went on mining retired partitions
     notices = [e.message for e in events if isinstance(e, Notice)]
     assert notices.count(EXHAUSTED_NOTICE) == 1
+
+
+def test_one_full_rate_window_halves_the_cap_once() -> None:
+    """Twelve producers refused together by a full rate window: one cut, not down to one."""
+    from igentai_tui.engine.throttle import WINDOW_S, Throttle
+
+    t = Throttle()
+    cuts = [t.rate_limited("sim", 12 - i, now=100.0 + i * 0.01) for i in range(12)]
+    assert [c for c in cuts if c is not None] == [5]  # 3rd 429: half of the 10 then in flight
+    assert t.rate_limited("sim", 5, now=100.0 + WINDOW_S - 1) is None  # still the same episode
+    later = [t.rate_limited("sim", 5, now=200.0 + i) for i in range(3)]
+    assert later[-1] == 2  # a new burst later halves again

@@ -453,7 +453,8 @@ class Orchestrator:
                 now = self.clock.monotonic()
                 cap = self._throttle.rate_limited(account, self._inflight[account] + 1, now)
             if cap is not None:
-                self._post(Notice(f"{account} keeps rate-limiting: at most {cap} requests at once"))
+                many = "request" if cap == 1 else "requests"
+                self._post(Notice(f"{account} keeps rate-limiting: at most {cap} {many} at once"))
             return
         if not exc.disables_provider:
             return

@@ -2,7 +2,9 @@
 
 A burst (BURST 429s within WINDOW_S) halves how many requests may be in flight at once on that
 account (provider, or one server); every RECOVER_S without a 429 gives one slot back, until the
-cap is gone.
+cap is gone. The 429s of the WINDOW_S after a cut answer requests sent before it: they do not
+cut again (twelve producers refused at once by a full rate window halve the cap once, not down
+to one).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ class Throttle:
         self.caps: dict[str, int] = {}
         self._hits: dict[str, deque[float]] = {}
         self._since: dict[str, float] = {}  # account -> when its cap last changed
+        self._cut: dict[str, float] = {}  # account -> when its cap was last halved
 
     def at_cap(self, account: str, inflight: int) -> bool:
         cap = self.caps.get(account)
@@ -33,9 +36,10 @@ class Throttle:
         while hits and hits[0] < now - WINDOW_S:
             hits.popleft()
         self._since[account] = now
-        if len(hits) < BURST:
+        if len(hits) < BURST or now - self._cut.get(account, -WINDOW_S) < WINDOW_S:
             return None
         hits.clear()
+        self._cut[account] = now
         cap = max(1, min(self.caps.get(account, inflight), inflight) // 2)
         self.caps[account] = cap
         return cap
