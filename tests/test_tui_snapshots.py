@@ -24,7 +24,6 @@ from igentai_tui.providers.base import Completion, CompletionRequest
 from igentai_tui.tui.app import IgentaiApp
 from igentai_tui.tui.model import RunInfo, RunModel
 from igentai_tui.tui.screens.run import RunScreen
-from igentai_tui.tui.widgets.producers import ProducersTable
 
 ARMS = ("openai:gpt-4o-mini", "anthropic:claude-haiku-4-5", "sim:default")
 
@@ -278,12 +277,11 @@ def test_whole_run_on_a_fake_clock(
         screen = app.screen
         assert isinstance(screen, RunScreen)
         screen.refresh_panels()
-        # Let the tables settle: a DataTable sizes its columns later, when the app is idle.
-        table = screen.query_one(ProducersTable)
-        for _ in range(100):
+        # Let the tables settle: a DataTable sizes its columns later, when the app is idle,
+        # and the screen shows them after that: wait until it shows the whole state.
+        for _ in range(200):
             await pilot.pause(0.05)
-            widths = {str(k.value): c.content_width for k, c in table.columns.items()}
-            if widths.get("state", 0) >= len("stopped"):
+            if "stopped" in app.export_screenshot():
                 break
         await pilot.pause(0.05)
 
