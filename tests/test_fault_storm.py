@@ -141,8 +141,8 @@ def test_fault_storm(tmp_path: Path, storming: Storming) -> None:
         served = {f for _, f in storm.served}
         assert served >= set(FAULTS), f"{label} never served {set(FAULTS) - served}"
         assert len(by_arm[label]) == storm.server.count == len(storm.served)
-        got = Counter(r["error_kind"] for r in by_arm[label])
-        assert got == Counter(storm.expected_kinds()), label
+        got, want = Counter(r["error_kind"] for r in by_arm[label]), Counter(storm.expected_kinds())
+        assert got == want, (label, "unexpected:", got - want, "missing:", want - got)
 
     # The healthy server kept producing throughout: in every tenth of the failing calls.
     assert all(r["error_kind"] is None for r in by_arm[healthy])
