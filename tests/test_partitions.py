@@ -68,7 +68,7 @@ def test_a_poor_split_falls_back_to_first_letters() -> None:
     parts.next()
     made = parts.planned(parts.root, ["Museums", "Paris attractions", "museum"])
     assert [p.letters for p in made] == list(P.LETTERS)  # nothing found yet: one letter each
-    assert made[12].name == "entries whose name starts with the letter M"
+    assert made[12].name == "names starting with M"
     assert parts.root.planned  # no second round after a fallback
 
 
@@ -134,8 +134,8 @@ def test_a_dry_partition_that_found_many_is_split_not_retired() -> None:
     assert museums.status == "split"
     # Its entries all start with M: A-L, M, N-Z, each a range of its own.
     assert [p.letters for p in made] == ["ABCDEFGHIJKL", "M", "NOPQRSTUVWXYZ"]
-    assert made[0].name == "Museums; entries whose name starts with a letter from A to L"
-    assert made[1].name == "Museums; entries whose name starts with the letter M"
+    assert made[0].name == "Museums; names starting with A–L"
+    assert made[1].name == "Museums; names starting with M"
 
 
 def test_a_productive_partition_is_split_when_its_list_outgrows_the_prompt() -> None:
@@ -203,14 +203,14 @@ def test_restore_continues_a_stored_run() -> None:
         PartitionRow("", None, "topic", 0, "active", 3, 90, 60, 1200, 0.4),
         PartitionRow("Museums", "", "subtopic", 1, "split", 4, 100, 50, 900, 0.05),
         PartitionRow(
-            "Museums; entries whose name starts with the letter M", "Museums", "letter", 2,
+            "Museums; names starting with M", "Museums", "letter", 2,
             "active", 0, 0, 0, 0, None,
         ),
     ]  # fmt: skip
     parts = Partitions("Paris attractions")
     parts.restore(rows, [("Museums", "Musée Rodin", "musee rodin", 3), ("", "Louvre", "louvre", 9)])
     assert parts.root.planned and parts.root.requests == 3
-    m = parts.by_name["Museums; entries whose name starts with the letter M"]
+    m = parts.by_name["Museums; names starting with M"]
     assert m.letters == "M" and m.status == "active"
     assert parts.context(m, 1000) == ["Musée Rodin"]
     assert parts.take_dirty() == []
@@ -285,10 +285,16 @@ def test_letter_ranges_hold_about_the_same_number_of_found_entries(
 
 
 def test_letter_ranges_round_trip_through_their_names() -> None:
-    from igentai_tui.engine.prompts import letter_partition, letters_of
+    from igentai_tui.engine.prompts import letter_partition, letters_of, short_partition
 
     for letters in ("A", "M", "ABC", "NOPQRSTUVWXYZ"):
         assert letters_of(f"Castles; {letter_partition(letters)}") == letters
         assert letters_of(letter_partition(letters)) == letters
     assert letters_of("Castles") is None
-    assert letters_of("entries whose name starts with a letter from Z to A") is None
+    assert letters_of("names starting with Z–A") is None
+    # Runs named before the shorter wording resume with the same letters.
+    assert letters_of("Castles; entries whose name starts with the letter M") == "M"
+    assert letters_of("entries whose name starts with a letter from A to C") == "ABC"
+    assert short_partition("Castles; entries whose name starts with a letter from A to C") == (
+        "Castles · A–C"
+    )

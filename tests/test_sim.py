@@ -41,7 +41,7 @@ def ask(
     max_tokens: int = 4000,
 ):
     found = found or []
-    prompt = list_prompt(topic, count, found, len(found), focus)
+    prompt = list_prompt(topic, count, found, focus)
     return sim.complete(CompletionRequest(sim.model, SYSTEM, prompt, max_tokens=max_tokens))
 
 
@@ -189,7 +189,7 @@ def test_context_too_long_reads_like_the_real_apis() -> None:
     found = [f"Entry number {k}" for k in range(5_000)]
     with pytest.raises(ContextTooLong, match="maximum context length is 16384 tokens"):
         ask(sim, found=found)
-    prompt = list_prompt(SYNTH, 10, [], 0)
+    prompt = list_prompt(SYNTH, 10, [])
     budget = 16_384 - estimate_tokens(SYSTEM + prompt)
     fast = SimProvider("instant")
     fast.complete(CompletionRequest("instant", SYSTEM, prompt, max_tokens=budget))
@@ -235,7 +235,7 @@ def test_token_limit_cuts_mid_word() -> None:
         assert reply.text[-1].isalnum()
     full = ask(sim, count=10)
     assert full.finish_reason == "stop"
-    assert full.input_tokens == estimate_tokens(SYSTEM + list_prompt(SYNTH, 10, [], 0))
+    assert full.input_tokens == estimate_tokens(SYSTEM + list_prompt(SYNTH, 10, []))
 
 
 def test_inventions_appear_when_a_subtopic_runs_dry() -> None:

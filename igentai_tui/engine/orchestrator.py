@@ -370,7 +370,7 @@ class Orchestrator:
                 budget = int(min(s.context_tokens, window) * producer.context_scale)
                 found = self.partitions.context(p, budget)
                 size = self.partitions.request_size(p, s.request_size)
-                prompt = list_prompt(s.topic, size, found, unique, p.label)
+                prompt = list_prompt(s.topic, size, found, p.label)
         request = CompletionRequest(
             model=model,
             system=SYSTEM,

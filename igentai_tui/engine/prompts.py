@@ -5,6 +5,7 @@ Change the wording here only, and bump `PROMPT_VERSION` when you do.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 PROMPT_VERSION = "list-v3"
@@ -17,13 +18,7 @@ SYSTEM = (
 )
 
 
-def list_prompt(
-    topic: str,
-    count: int,
-    found: Sequence[str],
-    total_found: int,
-    partition: str | None = None,
-) -> str:
+def list_prompt(topic: str, count: int, found: Sequence[str], partition: str | None = None) -> str:
     """Ask for `count` new entries of `topic` (within `partition`), showing `found`."""
     lines = [f"Topic: {topic}"]
     if partition:
@@ -31,7 +26,7 @@ def list_prompt(
     scope = " within the focus" if partition else ""
     lines.append(f"Task: list {count} more entries{scope}.")
     if found:
-        lines.append(f"Already found, do not repeat ({len(found)} shown of {total_found}):")
+        lines.append("Already found, do not repeat:")
         lines.extend(found)
     return "\n".join(lines)
 
@@ -55,39 +50,46 @@ def subtopics_prompt(
     return "\n".join(lines)
 
 
-_LETTER_FOCUS = "entries whose name starts with "
+_LETTER_FOCUS = "names starting with "
+# How runs before 2026-11-26 named letter partitions; still read when such a run is resumed.
+_OLD_LETTER_FOCUS = re.compile(
+    r"entries whose name starts with (?:the letter ([A-Z])|a letter from ([A-Z]) to ([A-Z]))$"
+)
+_RANGE = re.compile(r"([A-Z])(?:–([A-Z]))?$")
+_LETTER_SUFFIX = re.compile(r"(?:^|; )(?:names starting with|entries whose name starts with) .*$")
 
 
 def letter_partition(letters: str) -> str:
     """The focus line for a first-letter partition: one letter ("M") or a range ("ABC")."""
     letters = letters.upper()
-    if len(letters) == 1:
-        return f"{_LETTER_FOCUS}the letter {letters}"
-    return f"{_LETTER_FOCUS}a letter from {letters[0]} to {letters[-1]}"
+    span = letters if len(letters) == 1 else f"{letters[0]}–{letters[-1]}"
+    return f"{_LETTER_FOCUS}{span}"
 
 
 def letters_of(name: str) -> str | None:
-    """The letters a partition's name limits it to ("ABC" for "... from A to C"), or None."""
+    """The letters a partition's name limits it to ("ABC" for "... starting with A–C"), or
+    None."""
     _, sep, tail = name.rpartition(_LETTER_FOCUS)
-    if not sep:
+    m = _RANGE.fullmatch(tail) if sep else None
+    if m is None:
+        old = _OLD_LETTER_FOCUS.search(name)
+        if old is None:
+            return None
+        first, last = old.group(1) or old.group(2), old.group(1) or old.group(3)
+    else:
+        first, last = m.group(1), m.group(2) or m.group(1)
+    if not first <= last:
         return None
-    if tail.startswith("the letter ") and len(tail) == 12:
-        return tail[-1]
-    if tail.startswith("a letter from ") and len(tail) == 20 and tail[15:19] == " to ":
-        first, last = tail[14], tail[19]
-        if "A" <= first < last <= "Z":
-            return "".join(chr(c) for c in range(ord(first), ord(last) + 1))
-    return None
+    return "".join(chr(c) for c in range(ord(first), ord(last) + 1))
 
 
 def short_partition(name: str) -> str:
-    """A partition's name for a narrow column: "Castles; entries whose name starts with the
-    letter M" -> "Castles · M", a range -> "Castles · A–C"; a lone letter partition -> "letter
-    M"."""
+    """A partition's name for a narrow column: "Castles; names starting with M" -> "Castles ·
+    M", a range -> "Castles · A–C"; a lone letter partition -> "letter M"."""
     letters = letters_of(name)
     if letters is None:
         return name
-    head = name.rpartition(_LETTER_FOCUS)[0].removesuffix("; ")
+    head = _LETTER_SUFFIX.sub("", name)
     span = letters if len(letters) == 1 else f"{letters[0]}–{letters[-1]}"
     if head:
         return f"{head} · {span}"

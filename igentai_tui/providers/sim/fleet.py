@@ -214,7 +214,7 @@ def _request(
         if used > budget:
             break
         shown.append(text)
-    prompt = list_prompt(topic, request_size, shown, len(found))
+    prompt = list_prompt(topic, request_size, shown)
     return CompletionRequest(
         model=model,
         system=SYSTEM,

@@ -36,8 +36,9 @@ _LETTER = re.compile(
     re.IGNORECASE,
 )
 _LETTER_RANGE = re.compile(
-    r"\bletters?\s+(?:from\s+|between\s+)?[\"'“‘]?([A-Za-z])[\"'”’]?\s*"
-    r"(?:to|through|and|-|–)\s*[\"'“‘]?([A-Za-z])[\"'”’]?(?!\w)",
+    r"(?:\bletters?\s+(?:from\s+|between\s+)?|"
+    r"\b(?:starts?|starting|begins?|beginning)\s+with\s+(?:a\s+letter\s+from\s+)?)"
+    r"[\"'“‘]?([A-Za-z])[\"'”’]?\s*(?:to|through|and|-|–|—)\s*[\"'“‘]?([A-Za-z])[\"'”’]?(?!\w)",
     re.IGNORECASE,
 )
 _FOCUS_FILLER_WORDS = (
