@@ -23,7 +23,7 @@ from igentai_tui.engine.prompts import letter_partition, letters_of
 from igentai_tui.providers.base import estimate_tokens
 from igentai_tui.store import PartitionRow
 
-RETIRE_YIELD = 0.12  # a partition whose recent yield falls below this is done (or split)
+RETIRE_YIELD = 0.10  # a partition whose recent yield falls below this is done (or split)
 RETIRE_NEW = 5  # ... or whose latest request found fewer new entries than this
 SPLIT_LIST = 80  # a partition with more entries than this to show is split: long lists are
 # ignored by models, and cost input tokens on every request
