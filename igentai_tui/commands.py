@@ -21,6 +21,7 @@ from igentai_tui.config import config_dir, default_db_path
 from igentai_tui.engine.clock import span
 from igentai_tui.engine.metrics import coverage
 from igentai_tui.engine.prompts import short_partition
+from igentai_tui.engine.sanitize import clean_control
 from igentai_tui.store import (
     BUSY_TIMEOUT_MS,
     IN_FLIGHT,
@@ -214,8 +215,6 @@ def _md_cell(value: object) -> str:
     image or HTML.
     Bare URLs are broken up ("://" -> ":&#47;/", "www." -> "www&#46;") so Markdown viewers do
     not autolink them; they still read the same."""
-    from igentai_tui.engine.sanitize import clean_control  # one line: no CR, LF, tab, escape
-
     text = clean_control(str(value)).translate(_MD)
     if "://" in text or "www." in text.lower():
         text = (

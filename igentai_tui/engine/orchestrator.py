@@ -28,7 +28,7 @@ from igentai_tui.engine.events import (
     Subscriber,
 )
 from igentai_tui.engine.metrics import Metrics, Snapshot
-from igentai_tui.engine.partitions import PLAN_COUNT, SEEN_MAX, Partition, Partitions
+from igentai_tui.engine.partitions import PLAN_COUNT, SEEN_MAX, Partitions
 from igentai_tui.engine.producer import Assignment, Producer
 from igentai_tui.engine.prompts import (
     PLAN_VERSION,
@@ -45,12 +45,12 @@ from igentai_tui.providers.base import (
     Provider,
     ProviderError,
     RateLimited,
+    list_price,
 )
 from igentai_tui.store import (
     Batch,
     BatchOutcome,
     CallRecord,
-    PartitionRow,
     RunRow,
     Store,
     parse_utc,
@@ -74,13 +74,6 @@ def _account(arm: str) -> str:
     """What a key or quota error disables: the provider, or one server for `name:model@url`."""
     name, _, model = arm.partition(":")
     return f"{name}@{model.partition('@')[2]}" if "@" in model else name
-
-
-def _partition_row(p: Partition) -> PartitionRow:
-    return PartitionRow(
-        p.name, p.parent, p.kind, p.depth, p.status, p.requests, p.returned, p.new, p.tokens,
-        p.recent_yield,
-    )  # fmt: skip
 
 
 def spawn_thread(target: Callable[[], None], name: str) -> None:
@@ -481,8 +474,7 @@ class Orchestrator:
                 self._stop_from_thread("no producer left", "stopped")
 
     def cost(self, a: Assignment, input_tokens: int, output_tokens: int) -> float | None:
-        price = getattr(a.provider, "price", None)
-        per_mtok = price(a.request.model) if price else None
+        per_mtok = list_price(a.provider, a.request.model)
         if per_mtok is None:
             return None
         return (input_tokens * per_mtok[0] + output_tokens * per_mtok[1]) / 1e6
@@ -650,7 +642,7 @@ class Orchestrator:
         otherwise (counts only) at most every `PARTITIONS_SAVE_S`, and at the end."""
         with self._lock:
             due = final or self.partitions.changed or now - self._saved_at >= PARTITIONS_SAVE_S
-            rows = [_partition_row(p) for p in self.partitions.take_dirty()] if due else []
+            rows = self.partitions.take_dirty() if due else []
         if not rows or self.run_row is None:
             return
         self._saved_at = now

@@ -132,6 +132,13 @@ class Partition:
         self.seen = dict(sorted(self.seen.items(), key=_rank)[:n])
         self._ranked = None
 
+    def row(self) -> PartitionRow:
+        """This partition as the partitions table stores it."""
+        return PartitionRow(
+            self.name, self.parent, self.kind, self.depth, self.status, self.requests,
+            self.returned, self.new, self.tokens, self.recent_yield,
+        )  # fmt: skip
+
     def unseen(self) -> float:
         """Entries of this partition not proposed yet, estimated from how often those it
         knows were proposed (bias-corrected Chao1: many proposed once, few twice, means
@@ -446,9 +453,9 @@ class Partitions:
             self._forget()
         self.dirty.clear()
 
-    def take_dirty(self) -> list[Partition]:
-        """The partitions changed since the last call, to store them."""
-        out = [self.by_name[n] for n in self.dirty if n in self.by_name]
+    def take_dirty(self) -> list[PartitionRow]:
+        """The rows of the partitions changed since the last call, to store them."""
+        out = [self.by_name[n].row() for n in self.dirty if n in self.by_name]
         self.dirty.clear()
         self.changed = False
         return out

@@ -123,6 +123,13 @@ class Provider(Protocol):
         ...
 
 
+def list_price(provider: object, model: str) -> tuple[float, float] | None:
+    """`model`'s list price in USD per million input and output tokens, from the provider's
+    optional `price(model)`; None when it has none or does not know."""
+    price = getattr(provider, "price", None)
+    return price(model) if price else None
+
+
 def estimate_tokens(text: str) -> int:
     """A cheap token estimate (about four characters a token), used for prompt budgets."""
     return (len(text) + 3) // 4

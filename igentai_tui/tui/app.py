@@ -38,7 +38,7 @@ from igentai_tui.engine.routing import scored_per
 from igentai_tui.engine.sanitize import display_text
 from igentai_tui.output import OutputError, OutputFile, repair
 from igentai_tui.providers import SpecError, make_provider
-from igentai_tui.providers.base import Provider
+from igentai_tui.providers.base import Provider, list_price
 from igentai_tui.redact import redact
 from igentai_tui.store import RunRow, Store, StoreError
 from igentai_tui.tui.model import RunInfo, RunModel
@@ -382,8 +382,5 @@ def run_tui(args: argparse.Namespace) -> int:
 
 def _per(s: RunSettings, providers: Mapping[str, Provider]) -> str:
     """What adaptive routing scores the run's arms on, in words."""
-    prices = []
-    for arm in s.arms:
-        price = getattr(providers.get(arm.label), "price", None)
-        prices.append(price(arm.model) if price else None)
+    prices = [list_price(providers.get(arm.label), arm.model) for arm in s.arms]
     return scored_per(s.optimize, prices)
