@@ -62,10 +62,10 @@ Spawn = Callable[[Callable[[], None], str], None]
 TICK_S = 0.5
 PARTITIONS_SAVE_S = 1.0
 SATURATED = "saturated: every partition of the topic is exhausted"
+# One line in the TUI's status line (a run set to stop when the topic looks exhausted,
+# --until-saturated, stops here instead of saying it).
 EXHAUSTED_NOTICE = (
-    "every partition of the topic is exhausted: new entries from now on are mostly repeats "
-    "and inventions: stop the run (a run set to stop when the topic looks exhausted, "
-    "--until-saturated, stops here by itself)"
+    "the topic looks exhausted: new entries are now mostly repeats and inventions (stop the run)"
 )
 MAX_BATCHES_PER_TRANSACTION = 256
 
