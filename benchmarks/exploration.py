@@ -1,22 +1,28 @@
-"""Exploration benchmark: igentai's strategy against the naive loop, on `sim`, same budget.
+"""Exploration benchmark: igentai against the naive loop, at the same token budget, on a family
+of generated worlds it was not tuned on.
 
-    python benchmarks/exploration.py [--budget 1000000] [--profile default] [--seed 1]
+    python benchmarks/exploration.py                      # the held-out worlds (the report)
+    python benchmarks/exploration.py --set tuning         # the worlds constants are chosen on
+    python benchmarks/exploration.py --worlds flat:7,groups:3 --verbose
+    python benchmarks/exploration.py --topic "Dog breeds" # a demo topic, the default sim model
 
-For each topic (a small real one, ~250 entries, and a large synthetic one with natural
-subtopics, >= 4,000 entries):
+Each world (`igentai_tui/providers/sim/worlds.py`) is a shape and a seed; the seed also draws
+the model's behaviour (recall depth, subtopics per answer, inventions, variants, beliefs). The
+tuning set is seeds 1-3 of every shape, the held-out set seeds 101-103: nothing in the strategy
+may be chosen by looking at the held-out figures.
 
-- naive: one producer asks "Generate 100 new entries about TOPIC ... Previous entries: <all of
-  them>" again and again, deduplicating with the same normalization the engine uses, until the
-  token budget is spent or the prompt no longer fits the model;
-- igentai: the real engine (orchestrator, partitions, store) with 5 producers and
-  `--max-tokens` = the budget;
-- igentai --until-saturated: the same, stopping itself (the budget is only a safety cap).
+For each world:
+- igentai: the real engine (orchestrator, partitions, verification, store) with 5 producers and
+  `--until-saturated` (a token cap as a safety net) on the world's model;
+- naive: one producer asking "Generate 100 new entries about TOPIC ... Previous entries: <all of
+  them>" again and again on the same model, deduplicated with the engine's normalization,
+  until it has spent as many tokens as igentai did (or its prompt no longer fits);
 
-Both use the same sim model (the profile's behaviour, with latency and rate limit off so the
-run takes seconds). Coverage is measured against the sim's true universe: an entry counts when
-`Universe.lookup` finds it; invented entries are those it does not. Prints coverage, covered
-entries per 100k tokens, duplicates by kind, invented entries, tokens to reach 50/80/90/95%
-coverage, and a text chart of coverage against tokens.
+and the figures, against the world's truth (`Universe.lookup`): coverage of output.txt (what
+users get), tokens to 50/80/90/95% coverage, the stop against the tokens it needed for 90%,
+precision (invented entries and entries written twice under two names, as shares of
+output.txt), the tokens spent on verification, and the run's own completeness estimate
+against the truth. Worlds run two at a time (the machine's two cores).
 """
 
 from __future__ import annotations
@@ -24,9 +30,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import json
 import sqlite3
+import statistics
 import sys
 import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,225 +47,282 @@ from igentai_tui.engine.orchestrator import Arm, Limits, Orchestrator, RunSettin
 from igentai_tui.engine.parsing import parse_reply
 from igentai_tui.engine.prompts import SYSTEM
 from igentai_tui.output import OutputFile
-from igentai_tui.providers.base import CompletionRequest, ContextTooLong
-from igentai_tui.providers.sim import PROFILES, SimProvider, universe_for
+from igentai_tui.providers.base import (
+    CompletionRequest,
+    ContextTooLong,
+    estimate_tokens,
+)
+from igentai_tui.providers.sim import PROFILES, SimParams, SimProvider, universe_for
+from igentai_tui.providers.sim.worlds import SHAPES, world_params, world_topic
 from igentai_tui.store import Store
 
-TOPICS = ("Dog breeds", "Castles and fortresses of Europe (sim:5000/30)")
+SETS = {"tuning": (1, 2, 3), "held-out": (101, 102, 103)}
 MARKS = (0.5, 0.8, 0.9, 0.95)
 NAIVE_COUNT = 100
+CAP = 3_000_000  # tokens: a safety net for the until-saturated run
 
 
 @dataclass
-class Outcome:
-    name: str
+class Result:
+    """One world's figures."""
+
+    world: str
+    size: int
     tokens: int = 0
     requests: int = 0
-    new: int = 0
-    dup_exact: int = 0
-    dup_variant: int = 0
-    invented: int = 0
-    covered: int = 0
+    coverage: float = 0.0  # of the world, by output.txt
+    marks: dict[str, int | None] = field(default_factory=dict)  # "90" -> tokens to 90%
     stop: str = ""
-    curve: list[tuple[int, int]] = field(default_factory=list)  # (tokens, covered) per step
-    found: list[int] = field(default_factory=list)  # new entries (true or not) per step
-    missed: list[int] = field(default_factory=list)  # universe indices never found
+    invented: float = 0.0  # share of output.txt not in the world
+    leaks: float = 0.0  # share of output.txt naming an entry an earlier line already names
+    verify_share: float = 0.0  # share of tokens spent on verification requests
+    estimate: float | None = None  # the run's completeness estimate at the stop
+    pending: int = 0
+    rejected_real: float = 0.0  # share of the real entries found that were rejected
+    naive_coverage: float = 0.0  # the naive loop's coverage at igentai's token count
+    naive_stop: str = ""
+    perfect: int = 0  # tokens a perfect lister needs (entries x tokens per entry)
+    seconds: float = 0.0
 
-    def tokens_to(self, share: float, size: int) -> int | None:
-        for tokens, covered in self.curve:
-            if covered >= share * size:
-                return tokens
-        return None
+    @property
+    def over90(self) -> float | None:
+        t90 = self.marks.get("90")
+        return self.tokens / t90 if t90 else None
 
 
-def sim_for(profile: str, seed: int) -> SimProvider:
-    params = dataclasses.replace(
-        PROFILES[profile], rpm_limit=None, latency_base_s=0.0, latency_per_token_s=0.0
-    )
-    return SimProvider(profile, seed=seed, params=params)
+def sim_for(params: SimParams, seed: int) -> SimProvider:
+    return SimProvider("sim", seed=seed, params=params)
 
 
-def naive(topic: str, budget: int, profile: str, seed: int) -> Outcome:
-    """The loop users write first: everything found, in every prompt."""
+def naive(topic: str, budget: int, params: SimParams, seed: int) -> tuple[float, str]:
+    """The loop users write first: everything found, in every prompt, until `budget`."""
     universe = universe_for(topic)
-    sim = sim_for(profile, seed)
-    out = Outcome("naive")
+    sim = sim_for(params, seed)
     found: dict[str, str] = {}  # loose -> text
     covered: set[int] = set()
-    while out.tokens < budget:
+    tokens = 0
+    stop = "token budget spent"
+    while tokens < budget:
         prompt = (
             f"Topic: {topic}\nGenerate {NAIVE_COUNT} new entries about this topic. "
             "One entry per line.\nPrevious entries:\n" + "\n".join(found.values())
         )
         request = CompletionRequest(
-            model=profile, system=SYSTEM, prompt=prompt, max_tokens=NAIVE_COUNT * 20 + 200
+            model="sim", system=SYSTEM, prompt=prompt, max_tokens=NAIVE_COUNT * 20 + 200
         )
         try:
             reply = sim.complete(request)
         except ContextTooLong:
-            out.stop = f"prompt no longer fits the context window ({len(found)} entries listed)"
+            stop = f"prompt no longer fits ({len(found)} entries listed)"
             break
-        out.requests += 1
-        out.tokens += reply.input_tokens + reply.output_tokens
+        tokens += reply.input_tokens + reply.output_tokens
         for text in parse_reply(reply.text, truncated=reply.truncated).candidates:
             f = forms(text)
-            if f is None:
-                continue
-            if f.loose in found:
-                if forms(found[f.loose]).key == f.key:  # type: ignore[union-attr]
-                    out.dup_exact += 1
-                else:
-                    out.dup_variant += 1
+            if f is None or f.loose in found:
                 continue
             found[f.loose] = f.text
-            out.new += 1
             i = universe.lookup(f.text)
-            if i is None:
-                out.invented += 1
-            else:
+            if i is not None:
                 covered.add(i)
-        out.curve.append((out.tokens, len(covered)))
-    out.covered = len(covered)
-    out.stop = out.stop or "token budget spent"
-    return out
+    return len(covered) / len(universe), stop
 
 
 async def engine(
-    topic: str,
-    limits: Limits,
-    profile: str,
-    seed: int,
-    producers: int,
-    name: str,
-    context_tokens: int | None = None,
-) -> Outcome:
-    """The real engine on the same sim model; figures read back from its database."""
-    universe = universe_for(topic)
+    topic: str, params: SimParams, seed: int, producers: int, context: int | None = None
+) -> tuple:
+    """The real engine until saturated; returns (result, calls, entries, output lines)."""
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "bench.db"
         store = await Store.open(db)
         output = OutputFile(Path(tmp) / "output.txt")
-        arms = [Arm("sim", profile)]
+        arms = [Arm("sim", "sim")]
+        limits = Limits(max_tokens=CAP, until_saturated=True)
         settings = RunSettings(topic, arms, producers=producers, limits=limits, seed=seed)
-        if context_tokens is not None:
-            settings.context_tokens = context_tokens
-        orc = Orchestrator(settings, store, {arms[0].label: sim_for(profile, seed)}, output)
+        if context is not None:
+            settings.context_tokens = context
+        orc = Orchestrator(settings, store, {arms[0].label: sim_for(params, seed)}, output)
         result = await orc.run()
         output.close()
         await store.close()
+        lines = (Path(tmp) / "output.txt").read_text(encoding="utf-8").splitlines()
         con = sqlite3.connect(db)
         calls = con.execute(
-            "SELECT id, input_tokens + output_tokens, dup_exact, dup_variant FROM calls ORDER BY id"
+            "SELECT id, input_tokens + output_tokens, prompt_version FROM calls ORDER BY id"
         ).fetchall()
-        entries = con.execute("SELECT text, first_call_id FROM entries ORDER BY id").fetchall()
+        cols = {r[1] for r in con.execute("PRAGMA table_info(entries)")}
+        decided = "decided_call_id" if "decided_call_id" in cols else "first_call_id"
+        status = "status" if "status" in cols else "'confirmed'"
+        entries = con.execute(
+            f"SELECT text, first_call_id, {decided}, {status} FROM entries ORDER BY id"
+        ).fetchall()
         con.close()
-    out = Outcome(name, stop=result.reason)
+    return result, calls, entries, lines
+
+
+def measure(
+    world: str, producers: int = 5, seed: int = 1, context: int | None = None
+) -> Result:
+    """Run igentai and the naive loop on one world (or demo topic) and measure both."""
+    t0 = time.monotonic()
+    if ":" in world and world.split(":")[0] in SHAPES:
+        shape, n = world.split(":")
+        topic, params = world_topic(shape, int(n)), world_params(shape, int(n))
+    else:
+        topic = world
+        params = dataclasses.replace(
+            PROFILES["default"], rpm_limit=None, latency_base_s=0.0, latency_per_token_s=0.0
+        )
+    universe = universe_for(topic)
+    size = len(universe)
+    out = Result(world, size)
+    result, calls, entries, lines = asyncio.run(engine(topic, params, seed, producers, context))
+    out.stop = result.reason
     out.requests = len(calls)
-    first: dict[int, list[int | None]] = {}
-    for text, call_id in entries:
-        first.setdefault(call_id, []).append(universe.lookup(text))
+    # Coverage of output.txt along the run: an entry counts from the call that confirmed it.
+    shown_at: dict[int, list[int | None]] = {}
+    real_found: set[int] = set()
+    real_rejected: set[int] = set()
+    for text, first, decided, status in entries:
+        i = universe.lookup(text)
+        if status == "confirmed":
+            shown_at.setdefault(decided or first, []).append(i)
+        if i is not None:
+            real_found.add(i)
+            if status == "rejected":
+                real_rejected.add(i)
     covered: set[int] = set()
-    for call_id, tokens, dup_exact, dup_variant in calls:
+    verify = 0
+    for call_id, tokens, version in calls:
         out.tokens += tokens
-        out.dup_exact += dup_exact
-        out.dup_variant += dup_variant
-        for i in first.get(call_id, ()):
-            out.new += 1
-            if i is None:
-                out.invented += 1
-            else:
+        verify += tokens if (version or "").startswith("verify") else 0
+        for i in shown_at.get(call_id, ()):
+            if i is not None:
                 covered.add(i)
-        out.curve.append((out.tokens, len(covered)))
-        out.found.append(out.new)
-    out.covered = len(covered)
-    out.missed = sorted(set(range(len(universe))) - covered)
+        for m in MARKS:
+            key = str(round(m * 100))
+            if key not in out.marks and len(covered) >= m * size:
+                out.marks[key] = out.tokens
+    for m in MARKS:
+        out.marks.setdefault(str(round(m * 100)), None)
+    seen: set[int] = set()
+    invented = leaks = 0
+    for line in lines:
+        i = universe.lookup(line)
+        if i is None:
+            invented += 1
+        elif i in seen:
+            leaks += 1
+        else:
+            seen.add(i)
+    out.coverage = len(seen) / size
+    out.invented = invented / len(lines) if lines else 0.0
+    out.leaks = leaks / len(lines) if lines else 0.0
+    out.verify_share = verify / out.tokens if out.tokens else 0.0
+    cov = result.snapshot.coverage
+    out.estimate = cov.completeness
+    out.pending = sum(1 for e in entries if e[3] == "pending")
+    out.rejected_real = len(real_rejected) / len(real_found) if real_found else 0.0
+    out.naive_coverage, out.naive_stop = naive(topic, out.tokens, params, seed)
+    per_entry = statistics.mean(estimate_tokens(e.name + "\n") for e in universe.entries)
+    out.perfect = round(size * per_entry)
+    out.seconds = time.monotonic() - t0
     return out
 
 
-def chart(outcomes: list[Outcome], size: int, width: int = 60, height: int = 12) -> str:
-    """Coverage (%) against tokens, one letter per run: n(aive), i(gentai), s(aturated)."""
-    top = max(o.tokens for o in outcomes) or 1
-    grid = [[" "] * width for _ in range(height)]
-    for o in outcomes:
-        mark = o.name[0] if o.name != "until-saturated" else "s"
-        for tokens, covered in o.curve:
-            x = min(width - 1, tokens * width // top)
-            y = min(height - 1, covered * height // max(1, size))
-            grid[height - 1 - y][x] = mark
-    rows = [f"{100 * (height - r) // height:>4}% |" + "".join(line) for r, line in enumerate(grid)]
-    rows.append("      +" + "-" * width)
-    rows.append(f"       0 tokens{' ' * (width - 22)}{top:>9,}")
-    return "\n".join(rows)
+def _pct(x: float | None) -> str:
+    return "—" if x is None else f"{100 * x:.1f}%"
 
 
-def report(topic: str, size: int, outcomes: list[Outcome]) -> None:
-    print(f"\n## {topic}: {size:,} true entries\n")
-    head = "| run | tokens | requests | covered | coverage | covered/100k tok | new/100k tok |"
+def _num(x: int | None) -> str:
+    return "—" if x is None else f"{x:,}"
+
+
+def report(results: list[Result]) -> None:
     print(
-        head
-        + " dup exact | dup variant | invented | "
-        + " | ".join(f"tokens to {int(m * 100)}%" for m in MARKS)
-        + " | stop |"
+        "| world | entries | tokens | coverage | to 50% | to 80% | to 90% | to 95% | stop / "
+        "to-90% | naive, same tokens | × naive | invented | leaks | verify tokens | "
+        "estimate | stop |"
     )
-    print("|" + "---|" * (11 + len(MARKS)))
-    for o in outcomes:
-        per = 1e5 / o.tokens if o.tokens else 0.0
-        marks = [o.tokens_to(m, size) for m in MARKS]
+    print("|" + "---|" * 16)
+    for r in results:
+        ratio = r.coverage / r.naive_coverage if r.naive_coverage else float("inf")
+        over = f"{r.over90:.2f}" if r.over90 else "—"
         print(
-            f"| {o.name} | {o.tokens:,} | {o.requests:,} | {o.covered:,} | "
-            f"{100 * o.covered / size:.1f}% | {o.covered * per:,.0f} | {o.new * per:,.0f} | "
-            f"{o.dup_exact:,} | {o.dup_variant:,} | {o.invented:,} | "
-            + " | ".join(f"{t:,}" if t is not None else "—" for t in marks)
-            + f" | {o.stop} |"
+            f"| {r.world} | {r.size:,} | {r.tokens:,} | {_pct(r.coverage)} | "
+            + " | ".join(_num(r.marks[k]) for k in ("50", "80", "90", "95"))
+            + f" | {over} | {_pct(r.naive_coverage)} | {ratio:.1f} | {_pct(r.invented)} | "
+            f"{_pct(r.leaks)} | {_pct(r.verify_share)} | {_pct(r.estimate)} | {r.stop} |"
         )
-    naive_o = outcomes[0]
-    n_rate = naive_o.covered / naive_o.tokens if naive_o.tokens else 0.0
     print()
-    for o in outcomes[1:]:
-        rate = o.covered / o.tokens if o.tokens else 0.0
-        ratio = rate / n_rate if n_rate else float("inf")
-        same = o.tokens_to(naive_o.covered / size, size)
-        reach = f"{naive_o.tokens / same:.1f}x fewer" if same else "not reached"
-        print(
-            f"{o.name}: covered entries per 100k tokens {ratio:.1f}x the naive loop's; tokens to "
-            f"the naive loop's final coverage ({100 * naive_o.covered / size:.1f}%): {reach}"
-        )
-    if len(outcomes) > 2:
-        sat = outcomes[2]
-        t90 = sat.tokens_to(0.9, size)
-        if t90:
-            print(
-                f"until-saturated: stopped at {100 * sat.covered / size:.1f}% coverage after "
-                f"{sat.tokens:,} tokens = {sat.tokens / t90:.2f}x the tokens it needed for 90%"
-            )
-        else:
-            print(f"until-saturated: stopped at {100 * sat.covered / size:.1f}%, below 90%")
-    print("\n```\n" + chart(outcomes, size) + "\n```")
+    summary(results)
 
 
-async def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--budget", type=int, default=1_000_000, help="tokens per run")
-    ap.add_argument("--profile", default="default", choices=sorted(PROFILES))
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--producers", type=int, default=5)
-    ap.add_argument("--topic", action="append", help="topics (default: a small and a large)")
-    ap.add_argument("--no-saturation", action="store_true", help="skip the --until-saturated run")
-    ap.add_argument(
-        "--context-tokens", type=int, help="igentai's context budget (default: the engine's)"
+def summary(results: list[Result]) -> None:
+    """Median and worst case of each target's figure."""
+
+    def line(name: str, values: list[float], worst: str, fmt: str = "{:.1%}") -> None:
+        if not values:
+            return
+        pick = min(values) if worst == "min" else max(values)
+        med = statistics.median(values)
+        print(f"- {name}: median {fmt.format(med)}, worst {fmt.format(pick)} ({len(values)})")
+
+    line("coverage at the stop", [r.coverage for r in results], "min")
+    line("stop / tokens to 90%", [r.over90 for r in results if r.over90], "max", "{:.2f}")
+    big = [r for r in results if r.size >= 2_000]
+    line(
+        "× naive at the same tokens (>= 2,000 entries)",
+        [r.coverage / max(r.naive_coverage, 1e-9) for r in big],
+        "min",
+        "{:.1f}",
     )
+    small = [r for r in results if r.size <= 300]
+    line("coverage, <= 300 entries", [r.coverage for r in small], "min")
+    line("tokens / perfect lister, <= 300 entries", [r.tokens / r.perfect for r in small], "max",
+         "{:.2f}")  # fmt: skip
+    line("invented share of output.txt", [r.invented for r in results], "max")
+    line("leaks (one entry twice)", [r.leaks for r in results], "max")
+    line("real entries rejected", [r.rejected_real for r in results], "max")
+    line("verification tokens", [r.verify_share for r in results], "max")
+    errs = [abs(r.estimate - r.coverage) for r in results if r.estimate is not None]
+    line("|estimate - truth| at the stop", errs, "max")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--set", choices=sorted(SETS), default="held-out")
+    ap.add_argument("--worlds", help="comma-separated SHAPE:SEED (default: the set's worlds)")
+    ap.add_argument("--topic", action="append", help="a demo topic instead of worlds")
+    ap.add_argument("--shapes", default=",".join(SHAPES))
+    ap.add_argument("--producers", type=int, default=5)
+    ap.add_argument("--jobs", type=int, default=2, help="worlds run at once (processes)")
+    ap.add_argument("--json", help="also write the figures to this file")
+    ap.add_argument("--seed", type=int, default=1, help="the sim's seed (runs differ)")
+    ap.add_argument("--context-tokens", type=int, help="igentai's context budget")
     args = ap.parse_args()
-    ctx = args.context_tokens
-    for topic in args.topic or TOPICS:
-        size = len(universe_for(topic))
-        outcomes = [naive(topic, args.budget, args.profile, args.seed)]
-        runs = [("igentai", False)] + ([] if args.no_saturation else [("until-saturated", True)])
-        for name, until in runs:
-            limits = Limits(max_tokens=args.budget, until_saturated=until)
-            run = engine(topic, limits, args.profile, args.seed, args.producers, name, ctx)
-            outcomes.append(await run)
-        report(topic, size, outcomes)
+    if args.topic:
+        worlds = args.topic
+    elif args.worlds:
+        worlds = args.worlds.split(",")
+    else:
+        worlds = [f"{s}:{n}" for s in args.shapes.split(",") for n in SETS[args.set]]
+    t0 = time.monotonic()
+    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+        futures = [
+            pool.submit(measure, w, args.producers, args.seed, args.context_tokens)
+            for w in worlds
+        ]
+        results = []
+        for f in futures:
+            r = f.result()
+            print(f"  {r.world}: {_pct(r.coverage)} at {r.tokens:,} tokens ({r.seconds:.0f} s)",
+                  file=sys.stderr, flush=True)  # fmt: skip
+            results.append(r)
+    print(f"\n{len(results)} worlds in {time.monotonic() - t0:.0f} s\n")
+    report(results)
+    if args.json:
+        Path(args.json).write_text(json.dumps([dataclasses.asdict(r) for r in results], indent=1))
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()

@@ -146,7 +146,22 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         ALTER TABLE calls ADD COLUMN estimated INTEGER NOT NULL DEFAULT 0;
         """,
     ),
+    (
+        6,
+        "entries: pending, confirmed, rejected or merged; the call that decided; merges",
+        """
+        ALTER TABLE entries ADD COLUMN status TEXT NOT NULL DEFAULT 'confirmed';
+        ALTER TABLE entries ADD COLUMN decided_call_id INTEGER REFERENCES calls(id);
+        ALTER TABLE entries ADD COLUMN merged_into INTEGER REFERENCES entries(id);
+        CREATE INDEX entries_status ON entries(run_id, status, id);
+        """,
+    ),
 ]
+# Entry states (entries.status): a new entry is PENDING until verification confirms or rejects
+# it (or it is found to name an entry already there: MERGED into it). Runs before migration 6,
+# and runs without verification, store CONFIRMED entries.
+PENDING, CONFIRMED, REJECTED, MERGED = "pending", "confirmed", "rejected", "merged"
+STATUSES = (PENDING, CONFIRMED, REJECTED, MERGED)
 # Migrations are applied by number, each once, whatever else a file already has: a branch's
 # migration applies independently of the others.
 SCHEMA_VERSION = max(number for number, _, _ in MIGRATIONS)
@@ -220,11 +235,21 @@ class CallRecord:
 
 
 @dataclass(slots=True)
+class Verdicts:
+    """Entry states a call decided: ids confirmed, rejected, and (id, into) merged."""
+
+    confirmed: Sequence[int] = ()
+    rejected: Sequence[int] = ()
+    merged: Sequence[tuple[int, int]] = ()
+
+
+@dataclass(slots=True)
 class Batch:
-    """A call and the candidates its reply yielded."""
+    """A call, the candidates its reply yielded, and the entry states it decided."""
 
     call: CallRecord
     candidates: Sequence[Forms] = ()
+    verdicts: Verdicts | None = None
 
 
 @dataclass(slots=True)
@@ -244,6 +269,7 @@ class BatchOutcome:
     dup_variant: int = 0
     # (times proposed before, after) for every entry the batch touched; 0 before = new.
     count_changes: list[tuple[int, int]] = field(default_factory=list)
+    pending_hits: list[int] = field(default_factory=list)  # pending entries proposed again
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,6 +312,7 @@ class RunState:
     cost_usd: float
     partitions: list[PartitionRow]
     seen: list[tuple[str, str, str, int]]  # (partition, text, loose, times proposed)
+    states: list[tuple[str, int]] = field(default_factory=list)  # (status, entries)
 
 
 def _chunks(seq: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
@@ -490,10 +517,14 @@ class Store:
             "WHERE rank <= ? ORDER BY id",
             (run_id, seen_per_partition),
         )
+        states = await c.execute_fetchall(
+            "SELECT status, count(*) FROM entries WHERE run_id = ? GROUP BY 1", (run_id,)
+        )
         requests, tin, tout, cost = rows[0]
         return RunState(
             freq, requests, tin, tout, cost, [PartitionRow(*r) for r in parts],
             [tuple(r) for r in seen],  # type: ignore[misc]
+            [tuple(r) for r in states],  # type: ignore[misc]
         )  # fmt: skip
 
     async def idle_since(self, run_id: int) -> str | None:
@@ -548,7 +579,12 @@ class Store:
     # -- ingest ------------------------------------------------------------------------------
 
     async def record(
-        self, run_id: int, batches: Sequence[Batch], *, max_new: int | None = None
+        self,
+        run_id: int,
+        batches: Sequence[Batch],
+        *,
+        max_new: int | None = None,
+        status: str = CONFIRMED,
     ) -> list[BatchOutcome]:
         """Store calls and their candidates in one transaction; say which entries were new.
 
@@ -557,11 +593,28 @@ class Store:
         A candidate is a duplicate when an entry of the run has its `loose` signature (exact
         when the keys are equal too, a variant otherwise); duplicates bump `times_proposed`.
         With `max_new`, new entries past that many are not stored (a unique-entry limit).
+        New entries get `status` (PENDING when they are to be verified); each batch's
+        `verdicts` are applied in the same transaction.
         The whole transaction runs as one call on the connection's thread: one hand-over
         between threads instead of one a statement.
         """
         conn = self._conn
-        return await conn._execute(_record, conn._conn, run_id, batches, max_new)
+        return await conn._execute(_record, conn._conn, run_id, batches, max_new, status)
+
+    async def decide(self, run_id: int, verdicts: Verdicts, call_id: int | None = None) -> None:
+        """Store entry states decided outside a call (agreement between models, a learned
+        variant), in one transaction."""
+        conn = self._conn
+        await conn._execute(_decide, conn._conn, run_id, verdicts, call_id)
+
+    async def pending_entries(self, run_id: int) -> list[tuple[int, str, str | None, str]]:
+        """The run's pending entries (id, text, partition, provider:model), oldest first."""
+        rows = await self._conn.execute_fetchall(
+            "SELECT id, text, partition, first_provider || ':' || first_model FROM entries "
+            "WHERE run_id = ? AND status = ? ORDER BY id",
+            (run_id, PENDING),
+        )
+        return [tuple(r) for r in rows]  # type: ignore[misc]
 
     def start_call(self, run_id: int, call: CallRecord, committed: threading.Event) -> None:
         """Store `call` as a new row, from any thread; set `committed` once it is (`call.id`
@@ -622,12 +675,17 @@ class Store:
 
 
 def _record(
-    db: sqlite3.Connection, run_id: int, batches: Sequence[Batch], max_new: int | None
+    db: sqlite3.Connection,
+    run_id: int,
+    batches: Sequence[Batch],
+    max_new: int | None,
+    status: str = CONFIRMED,
 ) -> list[BatchOutcome]:
     """`Store.record`, on the connection's thread."""
     db.execute("BEGIN IMMEDIATE")
     try:
-        outcomes = _store_batches(db, run_id, batches, max_new)
+        outcomes = _store_batches(db, run_id, batches, max_new, status)
+        _apply_verdicts(db, run_id, batches, outcomes)
         db.execute("COMMIT")
     except BaseException:
         with contextlib.suppress(Exception):  # keep the original error, not ROLLBACK's
@@ -636,8 +694,46 @@ def _record(
     return outcomes
 
 
+def _apply_verdicts(
+    db: sqlite3.Connection, run_id: int, batches: Sequence[Batch], outcomes: list[BatchOutcome]
+) -> None:
+    """Write each batch's entry states, with the call that decided them."""
+    for b, out in zip(batches, outcomes, strict=True):
+        if b.verdicts is not None:
+            _write_verdicts(db, run_id, b.verdicts, out.call_id)
+
+
+def _write_verdicts(
+    db: sqlite3.Connection, run_id: int, v: Verdicts, call_id: int | None
+) -> None:
+    rows = [(CONFIRMED, None, call_id, i, run_id) for i in v.confirmed]
+    rows += [(REJECTED, None, call_id, i, run_id) for i in v.rejected]
+    rows += [(MERGED, into, call_id, i, run_id) for i, into in v.merged]
+    db.executemany(
+        "UPDATE entries SET status = ?, merged_into = ?, decided_call_id = ? "
+        "WHERE id = ? AND run_id = ?",
+        rows,
+    )
+
+
+def _decide(db: sqlite3.Connection, run_id: int, v: Verdicts, call_id: int | None) -> None:
+    """`Store.decide`, on the connection's thread."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        _write_verdicts(db, run_id, v, call_id)
+        db.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(Exception):
+            db.execute("ROLLBACK")
+        raise
+
+
 def _store_batches(
-    db: sqlite3.Connection, run_id: int, batches: Sequence[Batch], max_new: int | None
+    db: sqlite3.Connection,
+    run_id: int,
+    batches: Sequence[Batch],
+    max_new: int | None,
+    status: str = CONFIRMED,
 ) -> list[BatchOutcome]:
     next_id = db.execute("SELECT coalesce(max(id), 0) FROM calls").fetchone()[0] + 1
     outcomes = []
@@ -648,15 +744,15 @@ def _store_batches(
 
     # Existing entries sharing a loose signature with any candidate.
     looses = list({f.loose for b in batches for f in b.candidates})
-    existing: dict[str, list[Any]] = {}  # loose -> [id, key, times_proposed, added]
+    existing: dict[str, list[Any]] = {}  # loose -> [id, key, times_proposed, added, status]
     for chunk in _chunks(looses, _MAX_PARAMS - 1):
         marks = ",".join("?" * len(chunk))
-        for eid, key, loose, times in db.execute(
-            f"SELECT id, key, loose, times_proposed FROM entries "
+        for eid, key, loose, times, state in db.execute(
+            f"SELECT id, key, loose, times_proposed, status FROM entries "
             f"WHERE run_id = ? AND loose IN ({marks})",
             (run_id, *chunk),
         ):
-            existing.setdefault(loose, [eid, key, times, 0])
+            existing.setdefault(loose, [eid, key, times, 0, state])
 
     # Decide each candidate in order: duplicate of a stored or earlier entry, or new.
     pending: dict[str, list[Any]] = {}  # loose -> [forms, batch index, added]
@@ -667,6 +763,8 @@ def _store_batches(
             if hit is not None:
                 hit[3] += 1
                 same = hit[1] == f.key
+                if hit[4] == PENDING:
+                    out.pending_hits.append(hit[0])
             elif (p := pending.get(f.loose)) is not None:
                 p[2] += 1
                 same = p[0].key == f.key
@@ -689,15 +787,15 @@ def _store_batches(
         call = batches[i].call
         params += (
             run_id, f.key, f.loose, f.text, call.partition, outcomes[i].call_id,
-            call.producer, call.provider, call.model, now, 1 + added,
+            call.producer, call.provider, call.model, now, 1 + added, status,
         )  # fmt: skip
-    width = 11
+    width = 12
     inserted: dict[str, int] = {}
     for chunk in _chunks(params, (_MAX_PARAMS // width) * width):
         marks = ",".join(["(" + ",".join("?" * width) + ")"] * (len(chunk) // width))
         for eid, key in db.execute(
             "INSERT INTO entries (run_id, key, loose, text, partition, first_call_id, "
-            "first_producer, first_provider, first_model, first_seen, times_proposed) "
+            "first_producer, first_provider, first_model, first_seen, times_proposed, status) "
             f"VALUES {marks} ON CONFLICT (run_id, key) DO NOTHING RETURNING id, key",
             chunk,
         ):
@@ -710,10 +808,10 @@ def _store_batches(
         outcomes[i].new.append(NewEntry(eid, f.text, f.key))
         outcomes[i].count_changes.append((0, 1 + added))
 
-    bumps = [(added, eid) for eid, _key, _times, added in existing.values() if added]
+    bumps = [(added, eid) for eid, _key, _times, added, _ in existing.values() if added]
     if bumps:
         db.executemany("UPDATE entries SET times_proposed = times_proposed + ? WHERE id = ?", bumps)
-    changes = [(t, t + a) for _eid, _key, t, a in existing.values() if a]
+    changes = [(t, t + a) for _eid, _key, t, a, _ in existing.values() if a]
     if outcomes and changes:
         outcomes[0].count_changes.extend(changes)
     return outcomes

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections import Counter, deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 WINDOW_S = 60.0
 
@@ -92,13 +92,17 @@ class Coverage:
     f1: int  # entries proposed exactly once
     f2: int  # entries proposed exactly twice
     good_turing: float | None  # share of proposals that hit an already seen entry
-    chao1: float | None  # estimated total number of entries
+    chao1: float | None  # total number of entries, estimated from proposal counts alone
     chao1_sd: float | None
+    confirmed: int = 0  # entries confirmed real (all of them, without verification)
+    estimated_total: float | None = None  # confirmed + what is estimated left (real only)
 
     @property
     def completeness(self) -> float | None:
-        """observed / Chao1: the estimated share of the topic found so far."""
-        return self.observed / self.chao1 if self.chao1 else None
+        """confirmed / estimated total: the estimated share of the topic found so far."""
+        if not self.estimated_total:
+            return None
+        return min(1.0, self.confirmed / self.estimated_total)
 
     def as_dict(self) -> dict[str, object]:
         d: dict[str, object] = {k: getattr(self, k) for k in self.__slots__}
@@ -117,7 +121,11 @@ class ContextLag:
 @dataclass(frozen=True, slots=True)
 class Snapshot:
     elapsed_s: float
-    unique: int
+    unique: int  # distinct entries, whatever their state
+    confirmed: int
+    pending: int
+    rejected: int
+    merged: int
     total: TallyView
     arms: dict[str, TallyView]
     producers: dict[int, TallyView]
@@ -180,6 +188,10 @@ class Metrics:
         self.arms: dict[str, Tally] = {}
         self.producers: dict[int, Tally] = {}
         self.unique = 0
+        self.confirmed = 0
+        self.rejected = 0
+        self.merged = 0
+        self.estimated_total: float | None = None  # set by the run (partitions.py estimates)
         self.proposals = 0
         self.freq: Counter[int] = Counter()  # times proposed -> number of entries
         self._lag: deque[tuple[int, float]] = deque(maxlen=200)
@@ -191,8 +203,14 @@ class Metrics:
         input_tokens: int,
         output_tokens: int,
         cost_usd: float,
+        states: Iterable[tuple[str, int]] = (),
     ) -> None:
-        """Continue from a stored run: (times proposed, entries) pairs and its call totals."""
+        """Continue from a stored run: (times proposed, entries) pairs, its call totals and
+        how many entries have each state."""
+        counts = dict(states)
+        self.confirmed = counts.get("confirmed", 0)
+        self.rejected = counts.get("rejected", 0)
+        self.merged = counts.get("merged", 0)
         for times, n in proposal_counts:
             self.freq[times] += n
             self.proposals += times * n
@@ -252,11 +270,18 @@ class Metrics:
             freq[after] += 1
             self.proposals += after - before
 
+    def record_states(self, confirmed: int = 0, rejected: int = 0, merged: int = 0) -> None:
+        """Entries that got their state (verification, agreement, variants)."""
+        self.confirmed += confirmed
+        self.rejected += rejected
+        self.merged += merged
+
     def record_lag(self, entries: int, seconds: float) -> None:
         self._lag.append((entries, seconds))
 
     def coverage(self) -> Coverage:
-        return coverage(self.unique, self.proposals, self.freq[1], self.freq[2])
+        c = coverage(self.unique, self.proposals, self.freq[1], self.freq[2])
+        return replace(c, confirmed=self.confirmed, estimated_total=self.estimated_total)
 
     def snapshot(self, now: float) -> Snapshot:
         lag = self._lag
@@ -264,6 +289,10 @@ class Metrics:
         return Snapshot(
             elapsed_s=now - self.started,
             unique=self.unique,
+            confirmed=self.confirmed,
+            pending=max(0, self.unique - self.confirmed - self.rejected - self.merged),
+            rejected=self.rejected,
+            merged=self.merged,
             total=_view(self.total, now),
             arms={k: _view(v, now) for k, v in self.arms.items()},
             producers={k: _view(v, now) for k, v in self.producers.items()},

@@ -34,11 +34,16 @@ from igentai_tui.engine.prompts import (
     PLAN_VERSION,
     PROMPT_VERSION,
     SYSTEM,
+    VERIFY_VERSION,
     list_prompt,
+    parse_verdict,
     subtopics_prompt,
+    verify_prompt,
 )
 from igentai_tui.engine.routing import Outcome, make_router
+from igentai_tui.engine.saturation import Marginal
 from igentai_tui.engine.throttle import Throttle
+from igentai_tui.engine.verify import Decisions, Pending, Verifier
 from igentai_tui.output import OutputFile
 from igentai_tui.providers.base import (
     CompletionRequest,
@@ -48,11 +53,16 @@ from igentai_tui.providers.base import (
     list_price,
 )
 from igentai_tui.store import (
+    CONFIRMED,
+    MERGED,
+    PENDING,
+    REJECTED,
     Batch,
     BatchOutcome,
     CallRecord,
     RunRow,
     Store,
+    Verdicts,
     parse_utc,
 )
 
@@ -61,13 +71,19 @@ Spawn = Callable[[Callable[[], None], str], None]
 
 TICK_S = 0.5
 PARTITIONS_SAVE_S = 1.0
-SATURATED = "saturated: every partition of the topic is exhausted"
+SATURATED = "saturated: re-planning finds nothing new and little is estimated left"
+TOO_DEAR = "saturated: a new entry now costs {:.0f}x the run's average"
+SATURATION_LEFT = 0.10  # the topic may be exhausted once less than this is estimated unfound
 # One line in the TUI's status line (a run set to stop when the topic looks exhausted,
 # --until-saturated, stops here instead of saying it).
 EXHAUSTED_NOTICE = (
     "the topic looks exhausted: new entries are now mostly repeats and inventions (stop the run)"
 )
 MAX_BATCHES_PER_TRANSACTION = 256
+VERIFY_OFF_NOTICE = (
+    "verification is off: the model's replies to it could not be read; "
+    "entries are confirmed unchecked from now on"
+)
 
 
 def _account(arm: str) -> str:
@@ -117,6 +133,7 @@ class RunSettings:
     # entries): the most proposed are those a model repeats; a longer list costs input tokens on
     # every request and saves few repeats (see docs/benchmarks.md, Exploration)
     partitions: bool = True  # split the topic into subtopics (False: mine it whole)
+    verify: bool = True  # entries are pending until verification confirms them (engine/verify.py)
     routing: str = "adaptive"  # see engine/routing.py
     optimize: str = "cost"  # what adaptive routing scores arms on: cost, tokens, speed
     weights: dict[str, float] = field(default_factory=dict)  # arm -> weight, for "weighted"
@@ -177,6 +194,10 @@ class Orchestrator:
         self._disabled: dict[str, str] = {}  # account (see _account) -> why
         self.partitions = Partitions(settings.topic, plan=settings.partitions)
         self._exhausted_noted = False
+        self._marginal = Marginal()
+        self.verifier = Verifier(enabled=settings.verify)
+        # entries decided, until their state is stored
+        self._deciding: dict[int, tuple[Pending, str]] = {}
         self._saved_at = float("-inf")  # when partition rows were last stored
         self._issued = 0
         self._end: tuple[str, str] | None = None
@@ -222,8 +243,10 @@ class Orchestrator:
                 state.input_tokens,
                 state.output_tokens,
                 state.cost_usd,
+                state.states,
             )
             self.partitions.restore(state.partitions, state.seen)
+            self.verifier.restore(await self.store.pending_entries(resume.id))
             self._issued = state.requests
             gap = f" after {span(self.clock.now() - parse_utc(idle))} idle" if idle else ""
             found = sum(n for _, n in state.proposal_counts)
@@ -253,6 +276,7 @@ class Orchestrator:
         await self._record_routing(self.clock.monotonic(), final=True)
         await self._save_partitions(self.clock.monotonic(), final=True)
         await self.store.finish_run(self.run_row.id, status, reason, self.clock.now())
+        self.metrics.estimated_total = self._estimate()
         snap = self.metrics.snapshot(self.clock.monotonic())
         self._publish(MetricsUpdated(snap))
         self._publish(RunEnded(status, reason))
@@ -336,53 +360,108 @@ class Orchestrator:
                 if s.limits.max_requests is not None and self._issued >= s.limits.max_requests:
                     self._stop_from_thread("request limit reached", "completed")
                     return None
-                task = self.partitions.next(reopen=not s.limits.until_saturated)
-                if task is not None:
+                verify = self.verifier.due(idle=False)
+                task = None if verify else self.partitions.next(reopen=not s.limits.until_saturated)
+                verify = verify or (task is None and self.verifier.due(idle=True))
+                if task is not None or verify:
                     if producer.pinned and producer.arm in ready:
                         arm = producer.arm
                     else:
                         arm = self.router.choose(producer.arm, ready, self.clock.monotonic())
-                    break
-                if s.limits.until_saturated and self.partitions.exhausted():
-                    self._stop_from_thread(SATURATED, "completed")
+                    check = self.verifier.take(arm) if verify else None
+                    if task is not None or check is not None:
+                        break
+                if s.limits.until_saturated and (why := self._saturated()):
+                    self._stop_from_thread(why, "completed")
                     return None
-                self._cond.wait(0.25)  # a split is being planned
+                self._cond.wait(0.25)  # a split is being planned, or entries checked
             self._issued += 1
             self._inflight[_account(arm)] += 1
             provider = self.providers[arm]
             model = arm.split(":", 1)[1]
-            p = task.partition
             unique = self.metrics.unique
-            if task.plan:
-                budget, found = 0, []
-                known = [q.name.rpartition(" > ")[2] for q in self.partitions.children(p)]
-                prompt = subtopics_prompt(s.topic, PLAN_COUNT, p.label, known)
-                size = PLAN_COUNT
+            budget, found = 0, []
+            p = task.partition if task is not None else None
+            if check is not None:
+                pairs = [(v, e) for _, v, e in check.pairs]
+                prompt = verify_prompt(s.topic, [e.text for e in check.entries], pairs)
+                max_tokens = 40 + 4 * (len(check.entries) + len(pairs))
+                version = VERIFY_VERSION
+            elif task is not None and task.plan:
+                known = [
+                    q.name.rpartition(" > ")[2]
+                    for q in self.partitions.children(task.partition)
+                    if q.kind == "subtopic"
+                ]
+                prompt = subtopics_prompt(s.topic, PLAN_COUNT, task.partition.label, known)
+                max_tokens = PLAN_COUNT * 20 + 200
+                version = PLAN_VERSION
             else:
+                assert task is not None
+                self.verifier.ticks += 1
                 window = provider.context_window(model) // 4
                 budget = int(min(s.context_tokens, window) * producer.context_scale)
-                found = self.partitions.context(p, budget)
-                size = self.partitions.request_size(p, s.request_size)
-                prompt = list_prompt(s.topic, size, found, p.label)
+                found = self.partitions.context(task.partition, budget)
+                size = self.partitions.request_size(task.partition, s.request_size)
+                prompt = list_prompt(s.topic, size, found, task.partition.label)
+                max_tokens = size * 20 + 200
+                version = PROMPT_VERSION
         request = CompletionRequest(
             model=model,
             system=SYSTEM,
             prompt=prompt,
-            max_tokens=size * 20 + 200,
-            temperature=1.0,
+            max_tokens=max_tokens,
+            temperature=1.0 if check is None else 0.0,
         )
         return Assignment(
             arm=arm,
             provider_name=arm.split(":", 1)[0],
             provider=provider,
             request=request,
-            partition=p.label,
+            partition=p.label if p is not None else None,
             context_entries=len(found),
             unique_at_assign=unique,
             assigned_at=self.clock.monotonic(),
-            prompt_version=PLAN_VERSION if task.plan else PROMPT_VERSION,
-            plan=task.plan,
+            prompt_version=version,
+            plan=task is not None and task.plan,
             context_tokens=budget,
+            check=check,
+        )
+
+    def verdict(self, a: Assignment, text: str | None) -> tuple[Verdicts, bool]:
+        """A verification request came back with `text` (None: it failed). Returns the entry
+        states to store with its call, and whether the reply answered."""
+        check = a.check
+        assert check is not None
+        with self._cond:
+            parsed = parse_verdict(text, len(check.entries), len(check.pairs)) if text else None
+            if parsed is None:
+                was = self.verifier.enabled
+                decisions = (
+                    self.verifier.unreadable(check) if text else self.verifier.failed(check)
+                )
+                if was and not self.verifier.enabled:
+                    self._post(Notice(VERIFY_OFF_NOTICE, "warning"))
+            else:
+                room = None
+                if (limit := self.settings.limits.max_unique) is not None:
+                    room = max(0, limit - self.verifier.confirmed)
+                decisions = self.verifier.verdict(check, *parsed, room=room)
+            self._cond.notify_all()
+        return self._hold(decisions), parsed is not None
+
+    def _hold(self, d: Decisions) -> Verdicts:
+        """Keep decided entries until their states are stored (then written and counted)."""
+        for e in d.confirmed:
+            self._deciding[e.id] = (e, CONFIRMED)
+        for e in d.rejected:
+            self._deciding[e.id] = (e, REJECTED)
+        for e, _ in d.merged:
+            self._deciding[e.id] = (e, MERGED)
+        return Verdicts(
+            [e.id for e in d.confirmed],
+            [e.id for e in d.rejected],
+            [(e.id, into) for e, into in d.merged],
         )
 
     def planned(self, a: Assignment, lines: list[str]) -> None:
@@ -481,6 +560,26 @@ class Orchestrator:
 
     # -- internals -------------------------------------------------------------------------
 
+    def _saturated(self) -> str | None:
+        """Whether the topic is exhausted (under the lock): every partition is done and the
+        estimate of what is left unfound is under `SATURATION_LEFT` of the topic (while it is
+        not, retired partitions are looked at again: `Partitions.replan`); or the cost of a
+        new entry over the last requests has risen to `MARGINAL_COST` times the run's
+        average."""
+        if self.verifier.pending:  # what is found counts once it is checked
+            return None
+        if self._marginal.exhausted():
+            return TOO_DEAR.format(self._marginal.ratio())
+        parts = self.partitions
+        while parts.exhausted():
+            if not parts.switch_facet():
+                found = self.metrics.confirmed
+                left = parts.unfound()
+                if left < SATURATION_LEFT * (found + left) or not parts.replan():
+                    return SATURATED
+            self._cond.notify_all()
+        return None
+
     def _arm_disabled(self, arm: str) -> bool:
         return _account(arm) in self._disabled
 
@@ -524,11 +623,23 @@ class Orchestrator:
                 self._subscribers.remove(sub)
                 self._publish(Notice(f"an event subscriber failed and was dropped: {exc!r}"))
 
+    def _estimate(self) -> float:
+        """The topic's estimated size in real entries: those confirmed, the pending ones as
+        real as verification has found entries so far, and what partitions.py estimates
+        left unfound."""
+        m = self.metrics
+        with self._lock:
+            left = self.partitions.unfound()
+        real = (m.confirmed + 1) / (m.confirmed + m.rejected + 1)
+        pending = max(0, m.unique - m.confirmed - m.rejected - m.merged)
+        return m.confirmed + real * pending + left
+
     async def _tick(self) -> None:
         limits = self.settings.limits
         while True:
             await asyncio.sleep(TICK_S)
             now = self.clock.monotonic()
+            self.metrics.estimated_total = self._estimate()
             self._publish(MetricsUpdated(self.metrics.snapshot(now)))
             if limits.duration_s is not None and now - self.metrics.started >= limits.duration_s:
                 self.stop("duration reached", "completed")
@@ -560,12 +671,16 @@ class Orchestrator:
     async def _store_items(self, items: list[_Item]) -> None:
         limits = self.settings.limits
         assert self.run_row is not None
+        verifying = self.verifier.enabled
         max_new = None
-        if limits.max_unique is not None:
+        if limits.max_unique is not None and not verifying:
             max_new = max(0, limits.max_unique - self.metrics.unique)
         try:
             outcomes = await self.store.record(
-                self.run_row.id, [it.batch for it in items], max_new=max_new
+                self.run_row.id,
+                [it.batch for it in items],
+                max_new=max_new,
+                status=PENDING if verifying else CONFIRMED,
             )
         except Exception as exc:
             self._publish(Notice(f"could not store results: {exc}", "error"))
@@ -574,17 +689,22 @@ class Orchestrator:
                 it.stored.set()
             return
         try:
-            await self._account_items(items, outcomes)
+            await self._account_items(items, outcomes, verifying)
         finally:
             for it in items:
                 it.stored.set()
 
-    async def _account_items(self, items: list[_Item], outcomes: list[BatchOutcome]) -> None:
-        """Metrics, partitions, routing, output and events for stored batches."""
+    async def _account_items(
+        self, items: list[_Item], outcomes: list[BatchOutcome], verifying: bool
+    ) -> None:
+        """Metrics, partitions, verification, routing, output and events for stored batches."""
         now = self.clock.monotonic()
         found: list[FoundEntry] = []
+        decided: list[int] = []  # entries whose state these batches stored
+        auto = Decisions()  # states decided on arrival (agreement, a learned variant)
         for it, out in zip(items, outcomes, strict=True):
             call = it.batch.call
+            a = it.assignment
             before = self.metrics.unique
             self.metrics.record_call(
                 now,
@@ -601,32 +721,86 @@ class Orchestrator:
                 error_kind=call.error_kind,
             )
             self.metrics.record_counts(out.count_changes)
-            a = it.assignment
             if call.error_kind is None:
                 self.metrics.record_lag(before - a.unique_at_assign, now - a.assigned_at)
             tokens = call.input_tokens + call.output_tokens
+            v = it.batch.verdicts
+            if v is not None:
+                decided += [*v.confirmed, *v.rejected, *(i for i, _ in v.merged)]
             with self._cond:  # a partition counts as busy until its result is in
-                p = self.partitions.by_name[a.partition or ""]
-                self.partitions.released(p, a.plan)
-                if a.plan and call.error_kind is not None:
-                    self.partitions.plan_failed(p)
-                elif call.error_kind is None and not a.plan:
-                    self.partitions.observe(
-                        p, it.batch.candidates, len(out.new), tokens, a.context_tokens
-                    )
-                if not a.plan or call.error_kind is not None:  # a split finds no entries
+                listing = a.check is None and not a.plan
+                if listing and call.error_kind is None:
+                    if verifying:
+                        new = [(e.id, e.text, e.key) for e in out.new]
+                        auto.extend(self.verifier.add(new, it.arm, call.partition, it.pid))
+                        for eid in out.pending_hits:
+                            auto.extend(self.verifier.hit(eid, it.arm))
+                    else:
+                        found.extend(
+                            FoundEntry(e.text, it.pid, it.arm, call.partition) for e in out.new
+                        )
+                        self.metrics.record_states(confirmed=len(out.new))
+                if a.check is None:
+                    p = self.partitions.by_name[a.partition or ""]
+                    self.partitions.released(p, a.plan)
+                    if a.plan and call.error_kind is not None:
+                        self.partitions.plan_failed(p)
+                    elif call.error_kind is None and not a.plan:
+                        self.partitions.observe(
+                            p, it.batch.candidates, len(out.new), tokens, a.context_tokens
+                        )
+                if listing or call.error_kind is not None:  # a split or a check finds none
                     outcome = Outcome(
                         call.latency_s or 0.0, tokens, call.cost_usd, len(out.new), call.error_kind
                     )
                     self.router.observe(it.arm, outcome, now)
                 self._cond.notify_all()
-            found.extend(FoundEntry(e.text, it.pid, it.arm, call.partition) for e in out.new)
+            confirmed = len(v.confirmed) if v is not None else 0
+            self._marginal.add(tokens, confirmed if verifying else len(out.new))
+        if auto:
+            with self._lock:
+                held = self._hold(auto)
+            decided += [*held.confirmed, *held.rejected, *(i for i, _ in held.merged)]
+            assert self.run_row is not None
+            try:
+                await self.store.decide(self.run_row.id, held)
+            except Exception as exc:
+                self._publish(Notice(f"could not store entry states: {exc}", "error"))
+                self.stop(f"database error: {exc}", "failed")
+            self._marginal.add(0, len(held.confirmed))
+        if decided:
+            found += self._decided(decided)
         await self._record_routing(now)
         if found:
             self.output.append([f.text for f in found])
             self._publish(NewEntries(tuple(found)))
         await self._save_partitions(now)
         self._check_limits()
+
+    def _decided(self, ids: list[int]) -> list[FoundEntry]:
+        """Entries whose state is now stored: count them, tell their partitions, and return
+        the confirmed ones to write and show."""
+        found: list[FoundEntry] = []
+        confirmed = rejected = merged = 0
+        with self._lock:
+            for eid in ids:
+                held = self._deciding.pop(eid, None)
+                if held is None:
+                    continue
+                e, state = held
+                if state == CONFIRMED:
+                    confirmed += 1
+                    found.append(FoundEntry(e.text, e.pid, e.arm, e.partition))
+                elif state == REJECTED:
+                    rejected += 1
+                else:
+                    merged += 1
+                if state == MERGED:
+                    self.partitions.verified(e.partition, 0, 0, 1)
+                else:
+                    self.partitions.verified(e.partition, 1, int(state == REJECTED))
+        self.metrics.record_states(confirmed=confirmed, rejected=rejected, merged=merged)
+        return found
 
     async def _record_routing(self, now: float, final: bool = False) -> None:
         with self._lock:
@@ -670,19 +844,22 @@ class Orchestrator:
     def _check_limits(self) -> None:
         lim = self.settings.limits
         t = self.metrics.total
-        if lim.max_unique is not None and self.metrics.unique >= lim.max_unique:
+        if lim.max_unique is not None and self.metrics.confirmed >= lim.max_unique:
             self.stop("unique-entry limit reached", "completed")
         elif lim.max_tokens is not None and t.input_tokens + t.output_tokens >= lim.max_tokens:
             self.stop("token limit reached", "completed")
         elif lim.max_cost is not None and t.cost_usd >= lim.max_cost:
             self.stop("cost limit reached", "completed")
-        elif self._exhausted_noted or not self.partitions.exhausted():
-            return
-        elif lim.until_saturated:
-            self.stop(SATURATED, "completed")
-        else:
-            self._exhausted_noted = True
-            self._publish(Notice(EXHAUSTED_NOTICE))
+        elif not self._exhausted_noted:
+            with self._lock:
+                saturated = self._saturated()
+            if not saturated:
+                return
+            if lim.until_saturated:
+                self.stop(saturated, "completed")
+            else:
+                self._exhausted_noted = True
+                self._publish(Notice(EXHAUSTED_NOTICE))
 
     async def _shutdown(self, ingest: asyncio.Task[None]) -> None:
         """Let producers finish (up to the grace period), drain the queue, close the file."""

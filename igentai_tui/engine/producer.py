@@ -27,6 +27,7 @@ from igentai_tui.store import IN_FLIGHT, Batch, CallRecord
 
 if TYPE_CHECKING:
     from igentai_tui.engine.orchestrator import Orchestrator
+    from igentai_tui.engine.verify import Check
 
 BACKOFF_BASE_S = 1.0
 BACKOFF_CAP_S = 60.0
@@ -49,6 +50,7 @@ class Assignment:
     prompt_version: str
     plan: bool = False  # a request to split the partition into subtopics
     context_tokens: int = 0  # the budget the "already found" part was given
+    check: Check | None = None  # a verification request: the entries and pairs it checks
 
 
 class Producer:
@@ -145,6 +147,14 @@ class Producer:
         self._orc.submit(self._batch(a, reply, call), a)
 
     def _batch(self, a: Assignment, reply: Completion, call: CallRecord) -> Batch:
+        if a.check is not None:  # a verdict on pending entries
+            verdicts, answered = self._orc.verdict(a, reply.text)
+            if not answered:
+                call.error_kind = "bad_response"
+                call.error_message = "the verification reply does not answer: " + repr(
+                    reply.text[:200]
+                )
+            return Batch(call, verdicts=verdicts)
         parsed = parse_reply(reply.text, truncated=reply.truncated)
         if a.plan:  # subtopics, not entries: the planner takes them
             self._orc.planned(a, parsed.candidates)
@@ -194,7 +204,8 @@ class Producer:
         call.error_kind = exc.kind
         call.error_message = str(exc)[:500]
         self.last_error = f"{exc.kind}: {exc}"[:200]
-        self._orc.submit(Batch(call), a)
+        verdicts = self._orc.verdict(a, None)[0] if a.check is not None else None
+        self._orc.submit(Batch(call, verdicts=verdicts), a)
         self._orc.provider_failed(self, a, exc)
         if isinstance(exc, ContextTooLong) and self.context_scale > MIN_CONTEXT_SCALE:
             self.context_scale = max(MIN_CONTEXT_SCALE, self.context_scale / 2)

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 PROMPT_VERSION = "list-v3"
 PLAN_VERSION = "subtopics-v2"
+VERIFY_VERSION = "verify-v1"
 
 # Every request pays for the system prompt and the instructions: keep them short.
 SYSTEM = (
@@ -50,6 +51,45 @@ def subtopics_prompt(
     return "\n".join(lines)
 
 
+def verify_prompt(topic: str, candidates: Sequence[str], pairs: Sequence[tuple[str, str]]) -> str:
+    """Ask which `candidates` are not real members of `topic` (models recognise far better
+    than they recall), and which `pairs` name the same member. Numbers keep the reply short."""
+    lines = [
+        f"Topic: {topic}",
+        "Task: check the candidates below. Reply with these lines only:",
+        "not real: numbers of the candidates that are invented, misspelled or not members of "
+        "the topic (or none)",
+    ]
+    if pairs:
+        lines.append(
+            "same thing: numbers of the pairs whose two names are the same member (or none)"
+        )
+    lines.append("Candidates:")
+    lines += [f"{n}. {c}" for n, c in enumerate(candidates, 1)]
+    if pairs:
+        lines.append("Pairs:")
+        lines += [f"{n}. {a} | {b}" for n, (a, b) in enumerate(pairs, 1)]
+    return "\n".join(lines)
+
+
+_VERDICT = re.compile(r"^\W*(not real|same(?: thing)?)\W*:(.*)$", re.I | re.M)
+_NUMBER = re.compile(r"\d+")
+
+
+def parse_verdict(text: str, candidates: int, pairs: int) -> tuple[set[int], set[int]] | None:
+    """(candidates not real, pairs the same) of a verification reply, 0-based; None when the
+    reply does not answer (no "not real:" line)."""
+    doubted: set[int] | None = None
+    same: set[int] = set()
+    for m in _VERDICT.finditer(text):
+        numbers = {int(x) - 1 for x in _NUMBER.findall(m.group(2))}
+        if m.group(1).lower().startswith("not"):
+            doubted = {n for n in numbers if 0 <= n < candidates}
+        else:
+            same = {n for n in numbers if 0 <= n < pairs}
+    return None if doubted is None else (doubted, same)
+
+
 _LETTER_FOCUS = "names starting with "
 # How runs before 2026-11-26 named letter partitions; still read when such a run is resumed.
 _OLD_LETTER_FOCUS = re.compile(
@@ -64,6 +104,21 @@ def letter_partition(letters: str) -> str:
     letters = letters.upper()
     span = letters if len(letters) == 1 else f"{letters[0]}–{letters[-1]}"
     return f"{_LETTER_FOCUS}{span}"
+
+
+def prefix_partition(prefix: str) -> str:
+    """The focus line for a partition of names starting with a prefix: 'names starting with
+    "Ka"'."""
+    return f'{_LETTER_FOCUS}"{prefix[:1].upper()}{prefix[1:].lower()}"'
+
+
+_PREFIX_FOCUS = re.compile(r'names starting with "([^"]{2,})"$')
+
+
+def prefix_of(name: str) -> str | None:
+    """The prefix a partition's name limits it to ("Ka"), or None."""
+    m = _PREFIX_FOCUS.search(name)
+    return m.group(1) if m else None
 
 
 def letters_of(name: str) -> str | None:
@@ -86,6 +141,10 @@ def letters_of(name: str) -> str | None:
 def short_partition(name: str) -> str:
     """A partition's name for a narrow column: "Castles; names starting with M" -> "Castles ·
     M", a range -> "Castles · A–C"; a lone letter partition -> "letter M"."""
+    prefix = prefix_of(name)
+    if prefix is not None:
+        head = _LETTER_SUFFIX.sub("", name)
+        return f"{head} · {prefix}…" if head else f"prefix {prefix}…"
     letters = letters_of(name)
     if letters is None:
         return name
@@ -94,3 +153,9 @@ def short_partition(name: str) -> str:
     if head:
         return f"{head} · {span}"
     return f"letter {span}" if len(letters) == 1 else f"letters {span}"
+
+
+def without_letters(name: str) -> str:
+    """A partition's name without its letter or prefix clause ("Castles; names starting with
+    M" -> "Castles"; a lone letter partition -> "")."""
+    return _LETTER_SUFFIX.sub("", name)

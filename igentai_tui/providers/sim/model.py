@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import math
 import random
+import zlib
 from bisect import bisect_right
 from collections.abc import Callable
 
 from .params import SimParams
 from .reader import PromptInfo
-from .universe import SIZE_HINT, Subset, Universe
+from .universe import SIZE_HINT, Subset, Universe, _cumulative
 
 _FIRST_LINES = (
     "Here are {n} more {what}:",
@@ -35,11 +36,15 @@ _MAX_TRIES = 30  # draws per entry before the model is "stuck" (all it recalls i
 _STUCK_TRIES = 8  # fewer once stuck, as the rest of the reply will be as hard
 
 
-def reply(universe: Universe, info: PromptInfo, params: SimParams, rng: random.Random) -> str:
+def reply(
+    universe: Universe, info: PromptInfo, params: SimParams, rng: random.Random, mind: str = ""
+) -> str:
     """The full reply text to a prompt (before any token-limit cut)."""
     if info.kind == "subtopics":
         return write_subtopics(universe, info, params, rng)
-    return write_list(universe, info, params, rng)
+    if info.kind == "verify":
+        return write_verdict(universe, info, params, mind)
+    return write_list(universe, info, params, rng, mind)
 
 
 def _target(count: int | None, params: SimParams, rng: random.Random) -> int:
@@ -48,9 +53,27 @@ def _target(count: int | None, params: SimParams, rng: random.Random) -> int:
     return max(1, round(n * rng.uniform(1.0 - j, 1.0 + j / 2)))
 
 
-def write_list(universe: Universe, info: PromptInfo, params: SimParams, rng: random.Random) -> str:
+def _pool(
+    universe: Universe, subset: Subset, params: SimParams, limit: int, listed: int
+) -> tuple[Subset | list[int], list[float], int]:
+    """What a focus lets the model recall: (entries, cumulative weights, how many)."""
+    depth = params.recall_depth
+    if depth is None:
+        k = subset.known(limit)
+        return subset, subset.cum(params.zipf_exponent) if k else [], k
+    deeper = depth + params.recall_gain * min(listed, 2 * depth)
+    idx = subset.reach(universe, limit, int(deeper))
+    # Popularity within the focus: its best-known entry comes up most, whatever its rank in
+    # the whole topic (one famous member must not crowd out the rest of its group).
+    return idx, _cumulative(list(range(len(idx))), params.zipf_exponent), len(idx)
+
+
+def write_list(
+    universe: Universe, info: PromptInfo, params: SimParams, rng: random.Random, mind: str = ""
+) -> str:
     """A list of entries: popular ones first and most often, the found list partly honoured,
-    mostly within the focus, a few invented, written with some noise."""
+    mostly within the focus and within what the focus makes it recall, a few invented,
+    written with some noise."""
     focus = universe.subset(info.focus)
     everything = universe.subset(None) if info.focus else focus
     limit = max(1, int(params.knowledge * len(universe)))
@@ -63,16 +86,18 @@ def write_list(universe: Universe, info: PromptInfo, params: SimParams, rng: ran
         if i is not None:
             found.add(i)
     honour = params.honour / (1.0 + len(info.found) / max(1, params.honour_half_list))
-    known_focus = focus.known(limit)
     in_focus = found & focus.members
-    listed = len(in_focus) if limit >= len(universe) else sum(i < limit for i in in_focus)
+    pools = [
+        _pool(universe, pool, params, limit, len(found & pool.members) if pool is not focus
+              else len(in_focus))
+        for pool in (focus, everything)
+    ]  # fmt: skip
+    reach, _, known_focus = pools[0]
+    members = in_focus if isinstance(reach, Subset) else in_focus & set(reach)
+    listed = len(members) if limit >= len(universe) else sum(i < limit for i in members)
     dry = listed / known_focus if known_focus else 1.0
     p_invent = min(0.95, params.invent_rate + params.invent_dry * dry**3)
 
-    pools: list[tuple[Subset, list[float], int]] = []
-    for pool in (focus, everything):
-        k = pool.known(limit)
-        pools.append((pool, pool.cum(params.zipf_exponent) if k else [], k))
     skip = _Skip(set(info.found), honour)
     out: list[tuple[float, str]] = []  # (order key, text): the famous come first, roughly
     rand, gauss = rng.random, rng.gauss
@@ -81,12 +106,13 @@ def write_list(universe: Universe, info: PromptInfo, params: SimParams, rng: ran
     tries = _MAX_TRIES
     for _ in range(_target(info.count, params, rng)):
         if rand() < p_invent:
-            out.append((tail + gauss(0.0, 1.0), _invented(universe, focus, params, rng, skip)))
+            name = _invented(universe, focus, params, rng, skip, mind)
+            out.append((tail + gauss(0.0, 1.0), name))
             continue
         pool, cum, k = pools[1] if info.focus and rand() < params.focus_leak else pools[0]
         pick = -1
         for _ in range(tries if k else 0):
-            i = pool.sample(rng, cum, k)
+            i = _draw(pool, rng, cum, k)
             if i in seen or (i in found and rand() < honour):
                 continue
             pick = i
@@ -94,13 +120,20 @@ def write_list(universe: Universe, info: PromptInfo, params: SimParams, rng: ran
         if pick < 0:  # stuck: what it recalls is all listed; it makes one up, or stops
             tries = _STUCK_TRIES
             if rand() < 0.5:
-                out.append((tail + gauss(0.0, 1.0), _invented(universe, focus, params, rng, skip)))
+                name = _invented(universe, focus, params, rng, skip, mind)
+                out.append((tail + gauss(0.0, 1.0), name))
                 continue
             break
         seen.add(pick)
         out.append((math.log(pick + 1) + gauss(0.0, 1.0), _spelling(universe, pick, params, rng)))
     out.sort(key=lambda t: t[0])
     return _decorate([text for _, text in out], universe, info, params, rng)
+
+
+def _draw(pool: Subset | list[int], rng: random.Random, cum: list[float], k: int) -> int:
+    if isinstance(pool, Subset):
+        return pool.sample(rng, cum, k)
+    return pool[bisect_right(cum, rng.random() * cum[k - 1], 0, k - 1)]
 
 
 class _Skip:
@@ -118,12 +151,18 @@ class _Skip:
 
 
 def _invented(
-    universe: Universe, focus: Subset, params: SimParams, rng: random.Random, skip: _Skip
+    universe: Universe,
+    focus: Subset,
+    params: SimParams,
+    rng: random.Random,
+    skip: _Skip,
+    mind: str = "",
 ) -> str:
-    """A non-existent entry: usually one of the focus's recurring phantoms, sometimes new."""
+    """A non-existent entry: usually one of the focus's recurring phantoms, sometimes new.
+    The model remembers what it made up: it believes its own inventions more (`write_verdict`)."""
     name = ""
     if rng.random() >= params.invent_fresh:
-        names, cum = universe.phantoms(focus)
+        names, cum = universe.phantoms(focus, mind)
         for _ in range(5):
             name = names[bisect_right(cum, rng.random() * cum[-1], 0, len(cum) - 1)]
             if not skip(name, rng):
@@ -131,6 +170,10 @@ def _invented(
             name = ""
     name = name or universe.invent_in(rng, focus)
     skip.written.add(name)
+    made = universe.invented.get(mind)
+    if made is None:
+        made = universe.invented.setdefault(mind, set())
+    made.add(name)
     return name
 
 
@@ -145,7 +188,15 @@ def _spelling(universe: Universe, i: int, params: SimParams, rng: random.Random)
             if not entry.name.lower().startswith("the "):
                 options.append("The " + entry.name)
         return rng.choice(options)
-    if r < params.variant_rate + params.description_rate:
+    r -= params.variant_rate
+    if r < params.kind_rate and (kinds := universe.kind_forms(i)):
+        return rng.choice(kinds)
+    r -= params.kind_rate
+    if r < params.qualifier_rate and (where := universe.where[i]):
+        pattern = rng.choice(("{n} - located in {w}", "{n} ({w})", "{n}, {w}"))
+        return pattern.format(n=entry.name, w=where)
+    r -= params.qualifier_rate
+    if r < params.description_rate:
         nouns = universe.nouns[universe.sub_of[i]]
         if universe.paren and rng.random() < 0.35:
             return f"{entry.name} ({rng.choice(universe.paren)})"
@@ -191,24 +242,118 @@ def _decorate(
 def write_subtopics(
     universe: Universe, info: PromptInfo, params: SimParams, rng: random.Random
 ) -> str:
-    """The universe's subtopics, main ones first, reordered a little, sometimes merged or
-    renamed to a near-synonym; at most the number asked for."""
-    order = sorted(range(len(universe.subtopics)), key=lambda j: -universe.mass[j])
-    count = info.count if info.count and info.count > 0 else len(order)
-    order = order[:count]
-    noisy = sorted(order, key=lambda j: order.index(j) + rng.gauss(0.0, 1.5))
+    """Groups of the focus: the biggest first, reordered a little, a partial and different
+    subset each time (at most `subtopic_cap` lines), those the prompt lists as known mostly
+    skipped, sometimes merged or renamed to a near-synonym; a focus with no natural groups
+    gets made-up categories."""
+    focus = universe.subset(info.focus) if info.focus else None
+    weights = _candidate_groups(universe, focus)
+    known: set[int] = set()
+    for line in info.found:
+        known.update(universe.match_subtopics(line))
+    cap = max(1, round(params.subtopic_cap * rng.uniform(0.7, 1.15)))
+    count = min(info.count if info.count and info.count > 0 else cap, cap)
+    keyed = []
+    for g, w in weights.items():
+        if g in known and rng.random() < params.subtopic_honour:
+            continue
+        keyed.append((w * rng.lognormvariate(0.0, 0.6), g))
+    keyed.sort(reverse=True)
+    picked = [g for _, g in keyed[:count]]
     names: list[str] = []
     k = 0
-    while k < len(noisy):
-        j = noisy[k]
-        name = universe.subtopics[j]
-        if universe.aka[j] and rng.random() < params.subtopic_synonym:
-            name = rng.choice(universe.aka[j])
-        if k + 1 < len(noisy) and rng.random() < params.subtopic_merge:
-            other = universe.subtopics[noisy[k + 1]]
+    while k < len(picked):
+        grp = universe.groups[picked[k]]
+        name = grp.name
+        if grp.aka and rng.random() < params.subtopic_synonym:
+            name = rng.choice(grp.aka)
+        if k + 1 < len(picked) and rng.random() < params.subtopic_merge:
+            other = universe.groups[picked[k + 1]].name
             name = f"{name} and {other[0].lower() + other[1:]}"
             k += 1
         names.append(name)
         k += 1
+    short = count - len(picked)
+    if short > 0 and (not weights or rng.random() < 0.5):  # padded with made-up categories
+        names += _made_up_categories(universe, rng, min(short, 3 if weights else count))
     topic = SIZE_HINT.sub("", info.topic).strip() or universe.topic
     return _decorate(names, universe, info, params, rng, what=topic, first_lines=_SUB_FIRST)
+
+
+def _candidate_groups(universe: Universe, focus: Subset | None) -> dict[int, float]:
+    """The groups a model names as subtopics of a focus, with weights: for the whole topic
+    the top-level groups of every facet (and a few of the next level, skipping one); for a
+    group its own subgroups, then groups of other facets that cross it."""
+    groups, mass = universe.groups, universe.mass
+    out: dict[int, float] = {}
+    if focus is None or not focus.key:
+        for g, grp in enumerate(groups):
+            if grp.depth == 1:
+                out[g] = mass[g]
+            elif grp.depth == 2:
+                out[g] = 0.1 * mass[g]
+        return out
+    named = set(focus.groups)
+    facets = {groups[g].facet for g in named}
+    for g in named:
+        for c in universe.children[g]:
+            out[c] = mass[c]
+    members = focus.members
+    if len(members) < 2:
+        return out
+    for g, grp in enumerate(groups):
+        if grp.depth != 1 or grp.facet in facets or g in named:
+            continue
+        share = sum(1 for i in universe.members[g] if i in members)
+        if 0 < share < len(members):
+            out.setdefault(g, 0.3 * mass[g] * share / len(universe.members[g]))
+    return out
+
+
+_MADE_UP = (
+    "Lesser-known", "Historic", "Modern", "Traditional", "Minor", "Rare", "Major", "Regional",
+    "Other", "Unusual", "Early", "Late",
+)  # fmt: skip
+
+
+def _made_up_categories(universe: Universe, rng: random.Random, n: int) -> list[str]:
+    """Category names a model makes up when a focus has no natural groups: they overlap
+    anything and cover a pseudo-random part of it."""
+    noun = universe.topic.split()[0].lower() if universe.topic else "entries"
+    words = rng.sample(_MADE_UP, min(n, len(_MADE_UP)))
+    return [f"{w} {noun}" for w in words]
+
+
+def write_verdict(universe: Universe, info: PromptInfo, params: SimParams, mind: str) -> str:
+    """The answer to a verification request: the numbers of the candidates the model takes
+    for inventions (it recognises real entries far better than it recalls them, and believes
+    its own inventions more than others'), and of the pairs it takes for one entry. Each
+    judgement is a stable function of the model and the name, as a model's beliefs are."""
+    limit = max(1, int(params.knowledge * len(universe)))
+    own = universe.invented.get(mind, set())
+    doubted = []
+    for n, name in enumerate(info.candidates, 1):
+        i = universe.lookup(name)
+        u = _belief(mind, name)
+        if i is not None:
+            if u < (params.doubt_real if i < limit else params.doubt_unknown):
+                doubted.append(n)
+        elif u >= (params.believe_own if name in own else params.believe_other):
+            doubted.append(n)
+    same = []
+    for n, (a, b) in enumerate(info.pairs, 1):
+        i, j = universe.lookup(a), universe.lookup(b)
+        truth = i is not None and i == j
+        if truth != (_belief(mind, f"{a}|{b}") < params.alias_error):
+            same.append(n)
+    return "\n".join(
+        (
+            "not real: " + (", ".join(map(str, doubted)) or "none"),
+            "same thing: " + (", ".join(map(str, same)) or "none"),
+        )
+    )
+
+
+def _belief(mind: str, text: str) -> float:
+    """A number in [0, 1) fixed for a model and a text."""
+    return zlib.crc32(f"{mind}|{text}".encode()) / 2**32

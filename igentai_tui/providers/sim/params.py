@@ -43,9 +43,23 @@ class SimParams:
     # formatting noise (per entry)
     variant_rate: float = 0.06  # another way of writing it: "The Louvre", "louvre"
     description_rate: float = 0.03  # "Louvre - art museum", "Louvre (Paris)"
+    kind_rate: float = 0.06  # an entry of a kind written with it: "Harare Province"
+    qualifier_rate: float = 0.03  # ... or with where it is: "Sligo - located in Connacht"
+    # recall: from one focus a model recalls only its most salient entries
+    recall_depth: int | None = 150  # entries a focus reaches (None: every entry it knows)
+    recall_gain: float = 0.5  # each listed entry of the focus pushes the reach this much deeper
     # subtopic requests
     subtopic_merge: float = 0.08  # two subtopics written as one ("Bridges and markets")
     subtopic_synonym: float = 0.15  # a near-synonym instead of the name ("Parks and gardens")
+    subtopic_cap: int = 30  # the most subtopics one answer names, whatever is asked
+    subtopic_honour: float = 0.9  # chance of skipping a subtopic the prompt lists as known
+    # recognition (verification requests): models recognise far better than they recall
+    doubt_real: float = 0.01  # chance a real entry it knows is called not real
+    doubt_unknown: float = 0.25  # ... one it does not know
+    believe_own: float = 0.2  # chance one of its own inventions is taken for real
+    believe_other: float = 0.08  # ... someone else's invention
+    alias_error: float = 0.03  # chance a "same thing?" pair is answered wrongly
+    mind: str = ""  # whose inventions and beliefs these are ("" = the model's name)
 
 
 DEFAULT = SimParams()
@@ -92,7 +106,12 @@ PROFILES: dict[str, SimParams] = {
         subtopic_synonym=0.25,
     ),
     "instant": replace(
-        DEFAULT, rpm_limit=None, latency_base_s=0.0, latency_per_token_s=0.0, latency_jitter=0.0
+        DEFAULT,
+        rpm_limit=None,
+        latency_base_s=0.0,
+        latency_per_token_s=0.0,
+        latency_jitter=0.0,
+        recall_depth=None,  # engine and load benchmarks need new entries without end
     ),
 }
 

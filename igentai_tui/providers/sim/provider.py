@@ -102,7 +102,8 @@ class SimProvider:
             self.clock.sleep(params.latency_base_s)
             raise Overloaded(f"sim:{model} is overloaded. Please retry later.", retry_after=1.0)
         info = read_prompt(request.prompt)
-        text = reply(universe_for(info.topic), info, params, rng)
+        mind = params.mind or model
+        text = reply(universe_for(info.topic), info, params, rng, mind)
         limit = min(request.max_tokens, params.max_output_tokens)
         finish = "stop"
         if estimate_tokens(text) > limit:

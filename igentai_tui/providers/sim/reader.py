@@ -34,19 +34,47 @@ _ENTRIES = re.compile(r"\b(?:entries|items|names|examples)\b", re.IGNORECASE)
 _ABOUT = re.compile(r"\b(?:of|about|on|for)\s+([^.\n:;]{2,80})", re.IGNORECASE)
 
 
+_CANDIDATES = re.compile(r"^[ \t]*(?:candidates|names to check)[ \t]*:[ \t]*$", _FLAGS)
+_PAIRS = re.compile(r"^[ \t]*pairs[^\n:]*:[ \t]*$", _FLAGS)
+_ITEM_NUMBER = re.compile(r"^\s*(?:[A-Za-z]?\d{1,4}[.):]|[-*•])\s*")
+
+
 @dataclass(slots=True)
 class PromptInfo:
-    """What a prompt asks: a list of entries, or a split of the topic into subtopics."""
+    """What a prompt asks: a list of entries, a split of the topic into subtopics, or a
+    verdict on candidates ("verify": which are real, which pairs name one thing)."""
 
-    kind: str  # "list" or "subtopics"
+    kind: str  # "list", "subtopics" or "verify"
     topic: str
     focus: str | None = None
     count: int | None = None
     found: list[str] = field(default_factory=list)
+    candidates: list[str] = field(default_factory=list)
+    pairs: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _items(block: str) -> list[str]:
+    return [_ITEM_NUMBER.sub("", s).strip() for s in block.split("\n") if s.strip()]
 
 
 def read_prompt(prompt: str) -> PromptInfo:
     """Pull the topic, focus, requested count and the already-found entries out of a prompt."""
+    checks = _CANDIDATES.search(prompt)
+    if checks:
+        t = _TOPIC.search(prompt[: checks.start()])
+        rest = prompt[checks.end() :]
+        p = _PAIRS.search(rest)
+        names, pairs = (rest[: p.start()], rest[p.end() :]) if p else (rest, "")
+        return PromptInfo(
+            kind="verify",
+            topic=t.group(1) if t else "things",
+            candidates=_items(names),
+            pairs=[
+                (a.strip(), b.strip())
+                for a, sep, b in (x.partition(" | ") for x in _items(pairs))
+                if sep
+            ],
+        )
     head, found = prompt, []
     m = _FOUND_HEAD.search(prompt)
     if m:

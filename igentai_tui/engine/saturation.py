@@ -1,0 +1,63 @@
+"""When new entries have become too dear: the cost of a new entry over the last stretch of the
+run against the run's average (one of the two ways a run may find its topic exhausted; the
+other is structural, see partitions.py)."""
+
+from __future__ import annotations
+
+from collections import deque
+
+MARGINAL_COST = 5.0  # tokens per new entry over the last stretch, over the run's average
+MARGINAL_SHARE = 0.25  # the last stretch: this share of the tokens spent ...
+MARGINAL_CALLS = 40  # ... and at least this many requests
+
+
+class Marginal:
+    """Tokens and new (real) entries of every request, and of the last stretch."""
+
+    def __init__(
+        self,
+        factor: float = MARGINAL_COST,
+        share: float = MARGINAL_SHARE,
+        calls: int = MARGINAL_CALLS,
+    ) -> None:
+        self.factor = factor
+        self.share = share
+        self.min_calls = calls
+        self.calls = 0
+        self.tokens = 0
+        self.found = 0
+        self._recent: deque[tuple[int, int]] = deque()
+        self._recent_tokens = 0
+        self._recent_found = 0
+
+    def add(self, tokens: int, found: int) -> None:
+        """Count one request's tokens and the new entries it brought (a verification request
+        brings the entries it confirmed)."""
+        self.calls += 1
+        self.tokens += tokens
+        self.found += found
+        self._recent.append((tokens, found))
+        self._recent_tokens += tokens
+        self._recent_found += found
+        while len(self._recent) > self.min_calls:
+            t, f = self._recent[0]
+            if self._recent_tokens - t < self.share * self.tokens:
+                break
+            self._recent.popleft()
+            self._recent_tokens -= t
+            self._recent_found -= f
+
+    def ratio(self) -> float | None:
+        """Tokens per new entry over the last stretch, over the run's average (None before
+        there is a run to compare with)."""
+        if self.calls < 2 * self.min_calls or not self.found:
+            return None
+        average = self.tokens / self.found
+        if not self._recent_found:
+            return float("inf")
+        return self._recent_tokens / self._recent_found / average
+
+    def exhausted(self) -> bool:
+        """True when the last stretch paid `factor` times the run's average per new entry."""
+        r = self.ratio()
+        return r is not None and r > self.factor

@@ -1,0 +1,252 @@
+"""Entry states: pending when first seen, then confirmed or rejected (or merged into another).
+
+Models recognise far better than they recall: asked "which of these are not real members of
+TOPIC?" they keep most real names and drop most inventions. Names proposed independently by
+different models are rarely invented. The verifier uses both:
+
+- **agreement**: an entry proposed by `AGREE_ARMS` different provider:models is confirmed at
+  once (one model repeats its own inventions, so its repeats prove nothing);
+- **verification requests**: pending entries are checked in batches (`VERIFY_BATCH` to
+  `VERIFY_MAX` names a request), by a different provider:model than the one that proposed
+  them where there is one. A batch is due when that many wait, when the oldest has waited
+  `VERIFY_WAIT` list requests (so that output.txt keeps moving on a small topic), or when there
+  is nothing else to do. The pairs `variants.py` finds ("Harare Province" / "Harare") ride
+  along: "do these name the same thing?".
+
+A model that cannot answer in the format (`FAIL_LIMIT` unreadable replies in a row) turns
+verification off for the run: entries are then confirmed unchecked, and a notice says so.
+
+Plain data and decisions; the orchestrator holds the lock, sends the requests, stores the
+states and writes output.txt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from igentai_tui.engine.variants import Pair, Variants
+
+VERIFY_BATCH = 100  # pending entries that make a verification request due
+VERIFY_MAX = 150  # the most names checked in one request
+VERIFY_WAIT = 10  # list requests the oldest pending entry waits at most for a smaller batch
+VERIFY_INFLIGHT = 2  # verification requests at once
+PAIRS_MAX = 40  # "same thing?" pairs asked in one request
+AGREE_ARMS = 2  # different provider:models proposing an entry confirm it
+FAIL_LIMIT = 3  # unreadable verification replies in a row before verification is off
+
+
+@dataclass(slots=True)
+class Pending:
+    """An entry waiting for its verdict."""
+
+    id: int
+    text: str
+    partition: str | None
+    arms: set[str]
+    since: int  # list requests made before it arrived
+    pid: int = 0  # the producer that proposed it first
+    arm: str = ""  # ... on this provider:model
+    checking: bool = False
+    pairs: list[Pair] = field(default_factory=list)  # "same thing?" questions to ask with it
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One verification request: entries to check and pairs to ask about."""
+
+    entries: tuple[Pending, ...]
+    pairs: tuple[tuple[Pair, str, str], ...]  # (pair, variant's text, entry's text)
+
+
+@dataclass(slots=True)
+class Decisions:
+    """Verdicts to store: entries confirmed, rejected, merged into another (id)."""
+
+    confirmed: list[Pending] = field(default_factory=list)
+    rejected: list[Pending] = field(default_factory=list)
+    merged: list[tuple[Pending, int]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.confirmed or self.rejected or self.merged)
+
+    def extend(self, other: Decisions) -> None:
+        self.confirmed += other.confirmed
+        self.rejected += other.rejected
+        self.merged += other.merged
+
+
+class Verifier:
+    """The pending entries of a run and the policy that decides them."""
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self.pending: dict[int, Pending] = {}  # id -> entry, in arrival order
+        self._queue: dict[int, Pending] = {}  # pending and not being checked, in order
+        self.variants = Variants()
+        self._texts: dict[int, str] = {}  # entry id -> text, for pair questions
+        self.inflight = 0
+        self.failures = 0  # unreadable replies in a row
+        self.ticks = 0  # list requests made so far
+        self.confirmed = 0
+        self.rejected = 0
+        self.merged = 0
+
+    # -- arrivals ------------------------------------------------------------------------------
+
+    def add(
+        self,
+        entries: Iterable[tuple[int, str, str]],
+        arm: str,
+        partition: str | None,
+        pid: int = 0,
+    ) -> Decisions:
+        """New entries (id, text, key) proposed on `arm` in `partition`. Pairs with entries
+        already known are noted; a pair whose affix the run has learned to fold is merged at
+        once. Returns the decisions made now."""
+        out = Decisions()
+        for eid, text, key in entries:
+            e = Pending(eid, text, partition, {arm}, self.ticks, pid, arm)
+            self._texts[eid] = text
+            merged = False
+            for pair in self.variants.add(eid, key) if self.enabled else ():
+                verdict = self.variants.decide(pair.affix)
+                if verdict == "same":
+                    out.merged.append((e, pair.entry))
+                    self.merged += 1
+                    merged = True
+                    break
+                if verdict == "ask" and len(e.pairs) < 3:
+                    e.pairs.append(pair)
+            if merged:
+                continue
+            if not self.enabled:
+                out.confirmed.append(e)
+                self.confirmed += 1
+                continue
+            self.pending[eid] = e
+            self._queue[eid] = e
+        return out
+
+    def hit(self, entry: int, arm: str) -> Decisions:
+        """A pending entry was proposed again on `arm`: agreement between models confirms it
+        (unless a "same thing?" question about it is still open)."""
+        e = self.pending.get(entry)
+        out = Decisions()
+        if e is None or arm in e.arms:
+            return out
+        e.arms.add(arm)
+        if len(e.arms) >= AGREE_ARMS and not e.pairs and not e.checking:
+            self._drop(e)
+            out.confirmed.append(e)
+            self.confirmed += 1
+        return out
+
+    # -- checks --------------------------------------------------------------------------------
+
+    def due(self, idle: bool) -> bool:
+        """Whether a verification request should be made now (`idle`: nothing else to do)."""
+        if not self._queue or self.inflight >= VERIFY_INFLIGHT:
+            return False
+        if idle or len(self._queue) >= VERIFY_BATCH:
+            return True
+        oldest = next(iter(self._queue.values()))
+        return self.ticks - oldest.since >= VERIFY_WAIT
+
+    def take(self, arm: str) -> Check | None:
+        """The next batch to check on `arm`: the oldest pending entries, those proposed by
+        other models first, each with its pairs."""
+        queue = list(self._queue.values())
+        others = [e for e in queue if arm not in e.arms]
+        order = others + [e for e in queue if arm in e.arms] if others else queue
+        chosen: list[Pending] = []
+        pairs: list[tuple[Pair, str, str]] = []
+        for e in order:
+            if len(chosen) >= VERIFY_MAX:
+                break
+            asked = [(p, e.text, self._texts.get(p.entry, "")) for p in e.pairs]
+            if len(pairs) + len(asked) > PAIRS_MAX:
+                continue
+            chosen.append(e)
+            pairs += [a for a in asked if a[2]]
+        if not chosen:
+            return None
+        for e in chosen:
+            e.checking = True
+            del self._queue[e.id]
+        self.inflight += 1
+        return Check(tuple(chosen), tuple(pairs))
+
+    def verdict(
+        self, check: Check, doubted: set[int], same: set[int], room: int | None = None
+    ) -> Decisions:
+        """Apply a verification reply: `doubted` candidates (0-based) are rejected, the others
+        confirmed (at most `room` more, the rest stay pending); a pair answered `same` merges
+        its variant into the other entry, and each answer teaches the pair's affix."""
+        self.inflight -= 1
+        self.failures = 0
+        out = Decisions()
+        merged: set[int] = set()
+        for n, (pair, _, _) in enumerate(check.pairs):
+            self.variants.learn(pair.affix, n in same)
+            if n in same and pair.variant not in merged:
+                merged.add(pair.variant)
+        for n, e in enumerate(check.entries):
+            e.checking = False
+            e.pairs = []
+            if e.id in merged:
+                into = next(p.entry for p, _, _ in check.pairs if p.variant == e.id)
+                out.merged.append((e, into))
+                self.merged += 1
+            elif n in doubted:
+                out.rejected.append(e)
+                self.rejected += 1
+            elif room is not None and len(out.confirmed) >= room:
+                self._queue[e.id] = e  # over the unique-entry limit: stays pending
+                continue
+            else:
+                out.confirmed.append(e)
+                self.confirmed += 1
+            del self.pending[e.id]
+        return out
+
+    def failed(self, check: Check) -> Decisions:
+        """A verification request failed (an error, or a reply that does not answer): its
+        entries wait again. After `FAIL_LIMIT` unreadable replies in a row verification is
+        turned off and every pending entry is confirmed unchecked."""
+        self.inflight -= 1
+        for e in check.entries:
+            e.checking = False
+            self._queue[e.id] = e
+        self._queue = dict(sorted(self._queue.items()))
+        return Decisions()
+
+    def unreadable(self, check: Check) -> Decisions:
+        """A verification reply that does not answer the question (see `failed`)."""
+        self.failed(check)
+        self.failures += 1
+        if self.failures < FAIL_LIMIT:
+            return Decisions()
+        return self.turn_off()
+
+    def turn_off(self) -> Decisions:
+        """Stop verifying: every pending entry not being checked is confirmed."""
+        self.enabled = False
+        out = Decisions(confirmed=list(self._queue.values()))
+        for e in out.confirmed:
+            del self.pending[e.id]
+        self.confirmed += len(out.confirmed)
+        self._queue.clear()
+        return out
+
+    def _drop(self, e: Pending) -> None:
+        self.pending.pop(e.id, None)
+        self._queue.pop(e.id, None)
+
+    def restore(self, entries: Iterable[tuple[int, str, str | None, str]]) -> None:
+        """Pending entries of a resumed run: (id, text, partition, arm)."""
+        for eid, text, partition, arm in entries:
+            e = Pending(eid, text, partition, {arm}, 0, 0, arm)
+            self.pending[eid] = e
+            self._queue[eid] = e
+            self._texts[eid] = text
