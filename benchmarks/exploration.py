@@ -71,6 +71,7 @@ class Result:
     tokens: int = 0
     requests: int = 0
     coverage: float = 0.0  # of the world, by output.txt
+    found: float = 0.0  # of the world, by the entries stored in any state
     marks: dict[str, int | None] = field(default_factory=dict)  # "90" -> tokens to 90%
     stop: str = ""
     invented: float = 0.0  # share of output.txt not in the world
@@ -215,6 +216,7 @@ def measure(
         else:
             seen.add(i)
     out.coverage = len(seen) / size
+    out.found = len(real_found) / size
     out.invented = invented / len(lines) if lines else 0.0
     out.leaks = leaks / len(lines) if lines else 0.0
     out.verify_share = verify / out.tokens if out.tokens else 0.0

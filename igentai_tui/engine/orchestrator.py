@@ -380,7 +380,7 @@ class Orchestrator:
             provider = self.providers[arm]
             model = arm.split(":", 1)[1]
             unique = self.metrics.unique
-            budget, found = 0, []
+            budget, found, asked = 0, [], 0
             p = task.partition if task is not None else None
             if check is not None:
                 pairs = [(v, e) for _, v, e in check.pairs]
@@ -402,7 +402,7 @@ class Orchestrator:
                 window = provider.context_window(model) // 4
                 budget = int(min(s.context_tokens, window) * producer.context_scale)
                 found = self.partitions.context(task.partition, budget)
-                size = self.partitions.request_size(task.partition, s.request_size)
+                size = asked = self.partitions.request_size(task.partition, s.request_size)
                 prompt = list_prompt(s.topic, size, found, task.partition.label)
                 max_tokens = size * 20 + 200
                 version = PROMPT_VERSION
@@ -426,6 +426,7 @@ class Orchestrator:
             plan=task is not None and task.plan,
             context_tokens=budget,
             check=check,
+            asked=asked,
         )
 
     def verdict(self, a: Assignment, text: str | None) -> tuple[Verdicts, bool]:
@@ -446,7 +447,9 @@ class Orchestrator:
                 room = None
                 if (limit := self.settings.limits.max_unique) is not None:
                     room = max(0, limit - self.verifier.confirmed)
-                decisions = self.verifier.verdict(check, *parsed, room=room)
+                decisions = self.verifier.verdict(
+                    check, *parsed, room=room, real_share=self.partitions.estimated_real
+                )
             self._cond.notify_all()
         return self._hold(decisions), parsed is not None
 
@@ -566,7 +569,7 @@ class Orchestrator:
         not, retired partitions are looked at again: `Partitions.replan`); or the cost of a
         new entry over the last requests has risen to `MARGINAL_COST` times the run's
         average."""
-        if self.verifier.pending:  # what is found counts once it is checked
+        if self.verifier.waiting:  # what is found counts once it is checked
             return None
         if self._marginal.exhausted():
             return TOO_DEAR.format(self._marginal.ratio())
@@ -734,7 +737,7 @@ class Orchestrator:
                         new = [(e.id, e.text, e.key) for e in out.new]
                         auto.extend(self.verifier.add(new, it.arm, call.partition, it.pid))
                         for eid in out.pending_hits:
-                            auto.extend(self.verifier.hit(eid, it.arm))
+                            auto.extend(self.verifier.hit(eid, it.arm, call.partition))
                     else:
                         found.extend(
                             FoundEntry(e.text, it.pid, it.arm, call.partition) for e in out.new
@@ -747,7 +750,7 @@ class Orchestrator:
                         self.partitions.plan_failed(p)
                     elif call.error_kind is None and not a.plan:
                         self.partitions.observe(
-                            p, it.batch.candidates, len(out.new), tokens, a.context_tokens
+                            p, it.batch.candidates, len(out.new), tokens, a.asked
                         )
                 if listing or call.error_kind is not None:  # a split or a check finds none
                     outcome = Outcome(

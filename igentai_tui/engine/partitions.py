@@ -53,10 +53,12 @@ LETTERS = string.ascii_uppercase
 LETTER_GROUP_FOUND = 12  # a dry subtopic is split into ranges of first letters holding about
 # this many of its entries each: every partition costs at least one request, so one letter
 # each would cost a request for a handful of entries (and invite inventions to fill it)
+SHORT = 0.7  # a reply with fewer entries than this share of those asked for ran out: models
+# asked for more than they know invent the rest, so the next request is a small probe
 DEFAULT_REQUEST = 50
 MIN_REQUEST = 10
 MIN_NARROW_REQUEST = 5  # a letter or prefix partition may be asked for fewer
-SPLIT_REACH = 0.5  # ... or found this share of the most any one focus has found: a focus
+SPLIT_REACH = 0.35  # ... or found this share of the most any one focus has found: a focus
 # that found as many as the broadest one did was likely stopped by what a model recalls from
 # one focus, not by the end of its entries
 REAL_PRIOR = 3  # entries' worth of the run's real share in a partition's own
@@ -65,6 +67,9 @@ MASKED = 0.5  # share of a partition's proposals found elsewhere first that make
 PROBES = 2  # children of a split tried before the rest are judged by them
 PROBE_WORTH = 0.25  # ... and not tried when they found under this share of the recent rate
 RUN_EWMA = 0.05  # weight of the newest request in the run's recent rate
+VERIFIER_DOUBT = 0.02  # real entries a verifier calls not real (assumed; see estimated_real)
+VERIFIER_BELIEF = 0.25  # inventions a verifier takes for real, at most (assumed)
+RETIRED_LEFT = 0.5  # a retired partition is counted half what Chao1 says it left unseen
 GAIN_PRIOR = 0.5  # entries a split finds below a partition, per entry it had found (before
 # any split has shown what this topic's are); see Partitions.unfound
 _AND = re.compile(r"\s*(?:,|&|\band\b|/)\s*", re.IGNORECASE)
@@ -119,6 +124,7 @@ class Partition:
     below: int = 0  # new entries found by the partitions below it (its split's gain)
     split_found: int = 0  # entries it had found when it was split
     reopened: bool = False  # mined or split again after it was retired (see Partitions.replan)
+    short: bool = False  # its latest reply had fewer entries than asked for (see SHORT)
     skipped: bool = False  # retired untried: its siblings' first requests found too little
     weight: int = 0  # for a letter or prefix partition, its parent's entries that fit it
     rejected: int = 0  # of its entries checked by verification, how many were not real
@@ -283,6 +289,8 @@ class Partitions:
         self._first: dict[str | None, list[float]] = {}  # parent -> [sum, count] of the
         # real entries per 1,000 tokens its children's first requests found
         self._recent_rate = 0.0  # real entries per 1,000 tokens of the latest list requests
+        self._first_new: dict[str | None, list[float]] = {}  # parent -> [real entries its
+        # children's first requests found, their parent's entries that fit them, children]
 
     # -- choosing ------------------------------------------------------------------------------
 
@@ -366,15 +374,21 @@ class Partitions:
 
     def request_size(self, p: Partition, default: int = DEFAULT_REQUEST) -> int:
         """Entries to ask for: the default while a partition is fresh (for a letter range or
-        prefix, about twice what its parent found in it: asked for more than exist, models
+        prefix, what its parent found in it and 5 more: asked for more than exist, models
         invent), then about twice what its recent requests found, so a nearly dry partition
-        costs little."""
+        costs little; after a reply that ran out, the least."""
         narrow = p.kind in ("letter", "prefix")
         least = MIN_NARROW_REQUEST if narrow else MIN_REQUEST
         if p.recent_new is None:
             if not narrow:
                 return default
-            return max(least, min(default, p.weight + 5))
+            family = self._first_new.get(p.parent)
+            if family is None or family[2] < PROBES:  # what the parent found in it, halved
+                return max(least, min(default, p.weight // 2 + 5))
+            per_known = family[0] / max(1, family[1])  # what its siblings' first requests
+            return max(least, min(default, round(1.5 * per_known * p.weight) + 3))  # found
+        if p.short:  # the model ran out of entries to give last time: a small probe
+            return least
         return max(least, min(default, round(2 * p.recent_new) + 5))
 
     def context(self, p: Partition, budget_tokens: int) -> list[str]:
@@ -414,18 +428,24 @@ class Partitions:
             p.inflight = max(0, p.inflight - 1)
 
     def observe(
-        self, p: Partition, candidates: Sequence[Forms], new: int, tokens: int, context_cap: int
+        self, p: Partition, candidates: Sequence[Forms], new: int, tokens: int, asked: int = 0
     ) -> None:
-        """Account a successful list request on `p`, then retire or split it if it is done:
-        dry (recent yield of real entries under `RETIRE_YIELD`), or too big for one focus."""
+        """Account a successful list request on `p` (that asked for `asked` entries), then
+        retire or split it if it is done: dry (its reply ran out, see `SHORT`, or its recent
+        yield of real entries is under `RETIRE_YIELD`)."""
         before = len(p.seen)
         rate = p.recent_rate
         p.prior = self._share
         p.record(candidates, new, tokens)
+        p.short = bool(asked) and len(candidates) < SHORT * asked
         if rate is None:  # its first request: what a fresh sibling finds
             first = self._first.setdefault(p.parent, [0.0, 0])
             first[0] += p.recent_rate or 0.0
             first[1] += 1
+            family = self._first_new.setdefault(p.parent, [0.0, 0, 0])
+            family[0] += p.recent_new or 0.0
+            family[1] += p.weight
+            family[2] += 1
         self._recent_rate = _ewma_slow(self._recent_rate, p.recent_rate or 0.0)
         acc = self._rates.setdefault(p.parent, [0.0, 0.0])
         acc[0] += p.recent_rate - (rate or 0.0)  # type: ignore[operator]
@@ -441,8 +461,9 @@ class Partitions:
             up = q.parent
         if p.status != "active":
             return
-        dry = p.requests >= (1 if p.kind in ("letter", "prefix") else 2) and (
-            (p.recent_yield or 0.0) < RETIRE_YIELD or p.last_new < RETIRE_NEW
+        dry = p.short or (
+            p.requests >= (1 if p.kind in ("letter", "prefix") else 2)
+            and ((p.recent_yield or 0.0) < RETIRE_YIELD or p.last_new < RETIRE_NEW)
         )
         if not dry:
             return
@@ -636,6 +657,21 @@ class Partitions:
         """The share of entries verification has found real so far in this run."""
         return self._share
 
+    def estimated_real(self, name: str | None, checked: int = 0, rejected: int = 0) -> float:
+        """The share of the new entries of partition `name` estimated to be real, once the
+        verifier's own errors are allowed for: it rejects about `VERIFIER_DOUBT` of real
+        entries and accepts up to `VERIFIER_BELIEF` of inventions, so a partition whose
+        entries it rejects at rate q is (1 - (q - doubt) / (1 - belief - doubt)) real.
+        `checked` and `rejected` count a verdict not told to the partition yet."""
+        p = self.by_name.get(name or "")
+        if p is None:
+            return 1.0
+        q = (p.rejected + rejected + REAL_PRIOR * (1 - self._share)) / (
+            p.checked + checked + REAL_PRIOR
+        )
+        real = 1 - (q - VERIFIER_DOUBT) / (1 - VERIFIER_BELIEF - VERIFIER_DOUBT)
+        return min(1.0, max(0.0, real))
+
     def unfound(self) -> float:
         """Entries of the topic estimated not found yet: for each partition still being
         mined, Chao1 on its own proposals (at most twice what it found); for one waiting to
@@ -651,7 +687,10 @@ class Partitions:
             else:
                 total += self._sibling_mean(p)
         for p in self._by_status[SPLIT_PENDING].values():
-            total += gain * p.distinct * p.real_share
+            total += gain * p.found
+        for p in self._by_status["retired"].values():
+            if not p.reopened and p.requests:
+                total += RETIRED_LEFT * min(p.unseen(), p.found) * p.real_share
         for p in self._by_status["split"].values():
             if not p.planned and p.mentions:
                 f1 = sum(1 for n in p.mentions.values() if n == 1)

@@ -51,6 +51,7 @@ class Assignment:
     plan: bool = False  # a request to split the partition into subtopics
     context_tokens: int = 0  # the budget the "already found" part was given
     check: Check | None = None  # a verification request: the entries and pairs it checks
+    asked: int = 0  # entries a list request asked for
 
 
 class Producer:

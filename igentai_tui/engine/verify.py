@@ -22,7 +22,7 @@ states and writes output.txt.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from igentai_tui.engine.variants import Pair, Variants
@@ -34,6 +34,7 @@ VERIFY_INFLIGHT = 2  # verification requests at once
 PAIRS_MAX = 40  # "same thing?" pairs asked in one request
 AGREE_ARMS = 2  # different provider:models proposing an entry confirm it
 FAIL_LIMIT = 3  # unreadable verification replies in a row before verification is off
+HOLD_SHARE = 0.5  # entries accepted from partitions estimated less real than this are held
 
 
 @dataclass(slots=True)
@@ -49,6 +50,9 @@ class Pending:
     arm: str = ""  # ... on this provider:model
     checking: bool = False
     pairs: list[Pair] = field(default_factory=list)  # "same thing?" questions to ask with it
+    parts: set[str | None] = field(default_factory=set)  # partitions that proposed it
+    held: bool = False  # the verifier took it for real, but it came from where inventions
+    # abound and nothing else vouches for it yet (see Verifier.verdict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +95,8 @@ class Verifier:
         self.confirmed = 0
         self.rejected = 0
         self.merged = 0
+        self.held = 0  # entries held so far (see verdict)
+        self._held: set[int] = set()  # ids of the entries held now
 
     # -- arrivals ------------------------------------------------------------------------------
 
@@ -107,6 +113,7 @@ class Verifier:
         out = Decisions()
         for eid, text, key in entries:
             e = Pending(eid, text, partition, {arm}, self.ticks, pid, arm)
+            e.parts.add(partition)
             self._texts[eid] = text
             merged = False
             for pair in self.variants.add(eid, key) if self.enabled else ():
@@ -128,21 +135,29 @@ class Verifier:
             self._queue[eid] = e
         return out
 
-    def hit(self, entry: int, arm: str) -> Decisions:
-        """A pending entry was proposed again on `arm`: agreement between models confirms it
-        (unless a "same thing?" question about it is still open)."""
+    def hit(self, entry: int, arm: str, partition: str | None = None) -> Decisions:
+        """A pending entry was proposed again on `arm` in `partition`: agreement between
+        models confirms it (unless a "same thing?" question about it is still open); so does,
+        for a held entry, a proposal from another partition."""
         e = self.pending.get(entry)
         out = Decisions()
-        if e is None or arm in e.arms:
+        if e is None or (arm in e.arms and partition in e.parts):
             return out
+        vouched = e.held and partition not in e.parts
         e.arms.add(arm)
-        if len(e.arms) >= AGREE_ARMS and not e.pairs and not e.checking:
+        e.parts.add(partition)
+        if (len(e.arms) >= AGREE_ARMS or vouched) and not e.pairs and not e.checking:
             self._drop(e)
             out.confirmed.append(e)
             self.confirmed += 1
         return out
 
     # -- checks --------------------------------------------------------------------------------
+
+    @property
+    def waiting(self) -> int:
+        """Pending entries still to be checked or being checked (not held)."""
+        return len(self.pending) - len(self._held)
 
     def due(self, idle: bool) -> bool:
         """Whether a verification request should be made now (`idle`: nothing else to do)."""
@@ -178,15 +193,30 @@ class Verifier:
         return Check(tuple(chosen), tuple(pairs))
 
     def verdict(
-        self, check: Check, doubted: set[int], same: set[int], room: int | None = None
+        self,
+        check: Check,
+        doubted: set[int],
+        same: set[int],
+        room: int | None = None,
+        real_share: Callable[[str | None, int, int], float] | None = None,
     ) -> Decisions:
         """Apply a verification reply: `doubted` candidates (0-based) are rejected, the others
         confirmed (at most `room` more, the rest stay pending); a pair answered `same` merges
-        its variant into the other entry, and each answer teaches the pair's affix."""
+        its variant into the other entry, and each answer teaches the pair's affix.
+
+        A verifier also takes some inventions for real, most of all its own. An entry it
+        accepts from a partition whose entries are estimated less than `HOLD_SHARE` real
+        (`real_share`), that one model proposed in one partition only, is *held*: pending
+        until a proposal from another partition or model vouches for it."""
         self.inflight -= 1
         self.failures = 0
         out = Decisions()
         merged: set[int] = set()
+        batch: dict[str | None, list[int]] = {}  # partition -> [checked, doubted] here
+        for n, e in enumerate(check.entries):
+            counts = batch.setdefault(e.partition, [0, 0])
+            counts[0] += 1
+            counts[1] += n in doubted
         for n, (pair, _, _) in enumerate(check.pairs):
             self.variants.learn(pair.affix, n in same)
             if n in same and pair.variant not in merged:
@@ -203,6 +233,16 @@ class Verifier:
                 self.rejected += 1
             elif room is not None and len(out.confirmed) >= room:
                 self._queue[e.id] = e  # over the unique-entry limit: stays pending
+                continue
+            elif (
+                real_share is not None
+                and len(e.arms) < AGREE_ARMS
+                and len(e.parts) < 2
+                and real_share(e.partition, *batch[e.partition]) < HOLD_SHARE
+            ):
+                e.held = True
+                self.held += 1
+                self._held.add(e.id)
                 continue
             else:
                 out.confirmed.append(e)
@@ -242,6 +282,7 @@ class Verifier:
     def _drop(self, e: Pending) -> None:
         self.pending.pop(e.id, None)
         self._queue.pop(e.id, None)
+        self._held.discard(e.id)
 
     def restore(self, entries: Iterable[tuple[int, str, str | None, str]]) -> None:
         """Pending entries of a resumed run: (id, text, partition, arm)."""
