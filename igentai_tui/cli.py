@@ -166,7 +166,7 @@ def run_request(args: argparse.Namespace, stored: dict[str, Any] | None = None) 
         if args.providers is not None:
             specs, note = parse_specs(args.providers), ""
         elif stored:
-            specs, note = [tuple(a.split(":", 1)) for a in stored["arms"]], ""
+            specs, note = parse_specs(",".join(stored["arms"])), ""
         else:
             specs, note = default_specs()
     except SpecError as exc:

@@ -87,6 +87,39 @@ CASES = [
         [*RUN, "--providers", f"openai:m@http://u:{SECRET}@127.0.0.1:1/v1"],
         "not the URL",
     ),
+    Case(
+        "base URL not http",
+        [*RUN, "--providers", "openai:m@ftp://127.0.0.1/v1"],
+        "'ftp://127.0.0.1/v1' is not an http or https URL (use http://HOST[:PORT][/PATH]",
+    ),
+    Case(
+        "base URL without scheme",
+        [*RUN, "--providers", "openai:llama3.1@localhost:11434/v1"],
+        "'localhost:11434/v1' is not an http or https URL",
+    ),
+    Case(
+        "base URL without scheme for anthropic",
+        [*RUN, "--providers", "anthropic:claude-haiku-4-5@127.0.0.1:8080"],
+        "only for openai, not 'anthropic' (set ANTHROPIC_BASE_URL instead)",
+    ),
+    Case(
+        "OPENAI_BASE_URL without scheme",
+        [*RUN, "--providers", "openai:llama3.1"],
+        "OPENAI_BASE_URL: 'localhost:11434/v1' is not an http or https URL",
+        env={"OPENAI_BASE_URL": "localhost:11434/v1"},
+    ),
+    Case(
+        "ANTHROPIC_BASE_URL not http",
+        [*RUN, "--providers", "anthropic"],
+        "ANTHROPIC_BASE_URL: 'ftp://proxy.example/v1' is not an http or https URL",
+        env={"ANTHROPIC_BASE_URL": "ftp://proxy.example/v1", "ANTHROPIC_API_KEY": SECRET},
+    ),
+    Case(
+        "GEMINI_BASE_URL without host",
+        [*RUN, "--providers", "gemini:gemini-2.5-flash"],
+        "GEMINI_BASE_URL: 'https://' has no host",
+        env={"GEMINI_BASE_URL": "https://", "GEMINI_API_KEY": SECRET},
+    ),
     # -- paths and databases ---------------------------------------------------------------------
     Case("db is a directory", [*RUN, "--db", "."], "is a directory"),
     Case("output is a directory", [*RUN, "--output", "."], "is a directory"),
@@ -194,7 +227,7 @@ CASES = [
     Case(
         "config: base_url not http",
         RUN,
-        "[gemini] base_url must be an http(s) URL",
+        "[gemini] base_url 'file:///etc/passwd' is not an http or https URL",
         files={"config/config.toml": "[gemini]\nbase_url = 'file:///etc/passwd'"},
     ),
     Case(

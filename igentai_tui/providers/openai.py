@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import openai
 
+from igentai_tui.providers import split_model
 from igentai_tui.providers.base import (
     AuthenticationFailed,
     BadResponse,
@@ -43,17 +44,6 @@ PLACEHOLDER_KEY = "no-key-needed"
 DEFAULT_CONTEXT = 128_000
 LOCAL_DEFAULT_CONTEXT = 8_192
 _REASONING_PREFIXES = ("o1", "o3", "o4", "gpt-5")
-
-
-def split_model(model: str) -> tuple[str, str | None]:
-    """Split a base URL off a model: "llama3.1@http://host/v1" -> ("llama3.1", "http://host/v1").
-
-    A plain model name gives (name, None)."""
-    for marker in ("@http://", "@https://"):
-        i = model.find(marker)
-        if i > 0:
-            return model[:i], model[i + 1 :]
-    return model, None
 
 
 def is_official(base_url: str | None) -> bool:
