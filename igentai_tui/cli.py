@@ -3,21 +3,30 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import re
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
 from igentai_tui import __version__
+from igentai_tui.engine.clock import Clock
 from igentai_tui.engine.orchestrator import Arm, Limits, RunSettings
 from igentai_tui.engine.routing import OBJECTIVES, STRATEGIES, RoutingError, parse_weights
 from igentai_tui.engine.sanitize import clean_control
-from igentai_tui.providers import SpecError, default_specs, parse_specs
+from igentai_tui.providers import (
+    SpecError,
+    default_specs,
+    make_provider,
+    parse_specs,
+    split_model,
+)
+from igentai_tui.providers.base import Provider, list_price
 
 MAX_TOPIC_CHARS = 500
 MAX_PRODUCERS = 512
@@ -90,6 +99,24 @@ def _duration(text: str) -> float:
     return value
 
 
+_PRICE = re.compile(r"^\s*(.+?)\s*=\s*([^/=]+?)\s*/\s*([^/=]+?)\s*$")
+
+
+def _price(text: str) -> tuple[str, tuple[float, float]]:
+    """--price ARM=IN/OUT: (arm spec, (USD per million input tokens, per million output))."""
+    m = _PRICE.match(text)
+    pair: list[float] = []
+    for part in m.groups()[1:] if m else ():
+        with contextlib.suppress(ValueError):
+            pair.append(float(part))
+    if not m or len(pair) != 2 or not all(0 <= v < float("inf") for v in pair):
+        raise argparse.ArgumentTypeError(
+            f"expected PROVIDER:MODEL=IN/OUT in USD per million input and output tokens, "
+            f"e.g. openai:llama3.1=0/0 or openai:o4-mini=1.1/4.4, got {text!r}"
+        )
+    return m.group(1), (pair[0], pair[1])
+
+
 def _int(text: str) -> int:
     try:
         return int(text)
@@ -117,7 +144,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-unique", type=_positive_int, metavar="N")
     p.add_argument("--max-requests", type=_positive_int, metavar="N")
     p.add_argument("--max-tokens", type=_positive_int, metavar="N")
-    p.add_argument("--max-cost", type=_positive_float, metavar="USD")
+    p.add_argument(
+        "--max-cost",
+        type=_positive_float,
+        metavar="USD",
+        help="stop at this cost (every model needs a known price: see --price)",
+    )
+    p.add_argument(
+        "--price",
+        type=_price,
+        action="append",
+        metavar="ARM=IN/OUT",
+        help="a model's price in USD per million input/output tokens, for models igentai has "
+        "no price for, e.g. 'openai:llama3.1=0/0' (repeatable)",
+    )
     p.add_argument("--duration", type=_duration, metavar="TIME", help="e.g. 90s, 5m, 1h")
     p.add_argument("--until-saturated", action="store_true", help="stop when exhausted")
     p.add_argument(
@@ -200,6 +240,7 @@ def run_request(args: argparse.Namespace, stored: dict[str, Any] | None = None) 
             )
         except RoutingError as exc:
             raise UsageError(f"--weights: {exc}") from None
+    prices = _arm_prices(arms, getattr(args, "price", None) or [], stored.get("prices", {}))
     settings = RunSettings(
         topic=topic,
         arms=arms,
@@ -209,9 +250,70 @@ def run_request(args: argparse.Namespace, stored: dict[str, Any] | None = None) 
         routing=routing,
         optimize=getattr(args, "optimize", None) or stored.get("optimize", "cost"),
         weights=weights,
+        prices=prices,
     )
     output = args.output or Path(stored.get("output_path") or "output.txt")
     return RunRequest(settings, args.db or default_db_path(), output, note, args.resume)
+
+
+def _arm_prices(
+    arms: list[Arm],
+    given: list[tuple[str, tuple[float, float]]],
+    stored: dict[str, Any],
+) -> dict[str, tuple[float, float]]:
+    """The run's --price values by arm label: those stored with a resumed run, then those given.
+    A spec names every arm of that provider and model, whatever its base URL."""
+    prices = {label: (float(v[0]), float(v[1])) for label, v in stored.items()}
+    for spec, pair in given:
+        try:
+            [(name, model)] = parse_specs(spec)
+        except (SpecError, ValueError):
+            raise UsageError(f"--price: {spec!r} is not one PROVIDER:MODEL") from None
+        matched = [
+            a.label for a in arms
+            if a.provider == name and model in (a.model, split_model(a.model)[0])
+        ]  # fmt: skip
+        if not matched:
+            have = ", ".join(a.label for a in arms)
+            raise UsageError(f"--price: {spec} is not a provider of this run ({have})")
+        prices.update(dict.fromkeys(matched, pair))
+    return prices
+
+
+def check_prices(settings: RunSettings, providers: Mapping[str, Provider]) -> None:
+    """A cost limit needs every arm's price: UsageError naming those without one and the flag
+    that gives it."""
+    if settings.limits.max_cost is None:
+        return
+    unknown = [
+        a for a in settings.arms
+        if list_price(providers.get(a.label), a.model, settings.prices) is None
+    ]  # fmt: skip
+    if unknown:
+        names = ", ".join(a.label for a in unknown)
+        example = f"{unknown[0].provider}:{split_model(unknown[0].model)[0]}=IN/OUT"
+        raise UsageError(
+            f"--max-cost: no price is known for {names}; give one with --price {example} "
+            "(USD per million input and output tokens; 0/0 for a free local model)"
+        )
+
+
+def build_providers(
+    settings: RunSettings, clock: Clock, factory: Callable[..., Provider] | None = None
+) -> dict[str, Provider]:
+    """Each arm's provider; UsageError when one cannot be built, or when a cost limit meets a
+    model without a price."""
+    factory = factory or make_provider
+    seed = settings.seed if settings.seed is not None else 0
+    try:
+        providers = {
+            a.label: factory(a.provider, a.model, seed=seed + i, clock=clock)
+            for i, a in enumerate(settings.arms)
+        }
+    except SpecError as exc:
+        raise UsageError(f"--providers: {exc}") from None
+    check_prices(settings, providers)
+    return providers
 
 
 def resume_settings(args: argparse.Namespace) -> dict[str, Any] | None:

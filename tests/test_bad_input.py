@@ -120,6 +120,16 @@ CASES = [
         "GEMINI_BASE_URL: 'https://' has no host",
         env={"GEMINI_BASE_URL": "https://", "GEMINI_API_KEY": SECRET},
     ),
+    # -- prices and cost limits ------------------------------------------------------------------
+    Case(
+        "max-cost with a model of unknown price",
+        [*RUN, "--providers", "openai:llama3.1@http://127.0.0.1:9/v1,sim", "--max-cost", "1"],
+        "no price is known for openai:llama3.1@http://127.0.0.1:9/v1; give one with "
+        "--price openai:llama3.1=IN/OUT",
+    ),
+    Case("price without a pair", [*RUN, "--price", "sim=1"], "expected PROVIDER:MODEL=IN/OUT"),
+    Case("price negative", [*RUN, "--price", "sim=-1/2"], "expected PROVIDER:MODEL=IN/OUT"),
+    Case("price of another model", [*RUN, "--price", "sim:fast=1/2"], "not a provider of this run"),
     # -- paths and databases ---------------------------------------------------------------------
     Case("db is a directory", [*RUN, "--db", "."], "is a directory"),
     Case("output is a directory", [*RUN, "--output", "."], "is a directory"),

@@ -21,7 +21,7 @@ from igentai_tui.providers import (
 )
 from igentai_tui.providers.errors import redact, retry_after
 from igentai_tui.providers.openai import OpenAIProvider
-from igentai_tui.providers.prices import PRICES_AS_OF, price_of
+from igentai_tui.providers.prices import price_of
 
 SECRET = "sk-config-test-secret-0123456789"
 
@@ -194,13 +194,14 @@ def test_keys_command_set_list_unset_never_prints_the_key(config: Path) -> None:
 # -- prices and retry hints -------------------------------------------------------------------
 
 
-def test_prices_are_dated_and_unknown_models_have_none() -> None:
-    assert PRICES_AS_OF[:2] == "20"
-    assert price_of("gpt-4o-mini") == (0.15, 0.60)
-    assert price_of("claude-haiku-4-5-20251001") == (1.0, 5.0)
-    assert price_of("gemini-2.5-flash") == (0.30, 2.50)
-    assert price_of("gpt-4o-mini-but-not-really") is None
-    assert price_of("llama3.1") is None
+def test_prices_config_file_first_then_genai_prices() -> None:
+    assert price_of("openai", "gpt-4o-mini") == (0.15, 0.60)
+    assert price_of("anthropic", "claude-haiku-4-5-20251001") == (1.0, 5.0)
+    assert price_of("gemini", "gemini-2.5-flash") == (0.30, 2.50)
+    assert price_of("openai", "GPT-4o-mini", {"gpt-4o-mini": (1.0, 2.0)}) == (1.0, 2.0)
+    assert price_of("openai", "gpt-4o-mini-but-not-really") is None
+    assert price_of("openai", "llama3.1") is None
+    assert price_of("sim", "default") is None  # sim prices itself (its profile)
 
 
 def test_retry_after_forms() -> None:

@@ -82,7 +82,7 @@ class AnthropicProvider:
         return context_window_of(model, DEFAULT_CONTEXT)
 
     def price(self, model: str) -> tuple[float, float] | None:
-        return price_of(model, self._prices)
+        return price_of(self.name, model, self._prices)
 
     def complete(self, request: CompletionRequest) -> Completion:
         # 1.0 is the API's default; this SDK has no `temperature` argument, so any other

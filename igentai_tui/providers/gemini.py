@@ -118,7 +118,7 @@ class GeminiProvider:
         return context_window_of(model, DEFAULT_CONTEXT)
 
     def price(self, model: str) -> tuple[float, float] | None:
-        return price_of(model, self._prices)
+        return price_of(self.name, model, self._prices)
 
     def complete(self, request: CompletionRequest) -> Completion:
         model = request.model.removeprefix("models/")

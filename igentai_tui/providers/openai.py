@@ -99,7 +99,7 @@ class OpenAIProvider:
         return context_window_of(split_model(model)[0], default)
 
     def price(self, model: str) -> tuple[float, float] | None:
-        return price_of(split_model(model)[0], self._prices)
+        return price_of(self.name, split_model(model)[0], self._prices)
 
     def complete(self, request: CompletionRequest) -> Completion:
         model = split_model(request.model)[0]
