@@ -35,7 +35,7 @@ from igentai_tui.providers.errors import (
     short,
 )
 from igentai_tui.providers.prices import context_window_of, price_of
-from igentai_tui.providers.transport import ReplyTooLarge, guard_hooks
+from igentai_tui.providers.transport import ReplyTooLarge, guard
 
 KEY_ENV = "ANTHROPIC_API_KEY"
 DEFAULT_CONTEXT = 200_000
@@ -67,9 +67,7 @@ class AnthropicProvider:
             base_url=self.base_url,
             timeout=timeout,
             max_retries=0,  # one retry loop: the producer's (see docs/providers.md)
-            http_client=anthropic.DefaultHttpxClient(
-                timeout=timeout, event_hooks=guard_hooks(timeout)
-            ),
+            http_client=guard(anthropic.DefaultHttpxClient(timeout=timeout), timeout),
         )
 
     def close(self) -> None:

@@ -36,7 +36,7 @@ from igentai_tui.providers.errors import (
     short,
 )
 from igentai_tui.providers.prices import context_window_of, price_of
-from igentai_tui.providers.transport import ReplyTooLarge, guard_hooks
+from igentai_tui.providers.transport import ReplyTooLarge, guard
 
 KEY_ENV = "OPENAI_API_KEY"
 OFFICIAL_HOST = "api.openai.com"
@@ -81,9 +81,7 @@ class OpenAIProvider:
             base_url=base_url,
             timeout=timeout,
             max_retries=0,  # one retry loop: the producer's (see docs/providers.md)
-            http_client=openai.DefaultHttpxClient(
-                timeout=timeout, event_hooks=guard_hooks(timeout)
-            ),
+            http_client=guard(openai.DefaultHttpxClient(timeout=timeout), timeout),
         )
 
     def close(self) -> None:
