@@ -41,19 +41,45 @@ class CommandError(Exception):
     """One line for the user; exit 2."""
 
 
+def _connect(path: Path, mode: str) -> tuple[sqlite3.Connection, int]:
+    """A connection to `path` opened with the URI parameter `mode`, and its schema version."""
+    con = sqlite3.connect(f"{path.resolve().as_uri()}?{mode}", uri=True)
+    try:
+        con.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master")}
+        if "schema_migrations" not in tables:
+            raise CommandError(f"{path} is not an igentai database")
+        return con, con.execute("SELECT max(version) FROM schema_migrations").fetchone()[0]
+    except BaseException:
+        con.close()
+        raise
+
+
 def open_readonly(path: Path) -> sqlite3.Connection:
-    """Open an igentai database read-only; CommandError naming the path on any problem."""
+    """Open an igentai database read-only; CommandError naming the path on any problem.
+
+    A database in WAL mode needs its `-shm` file even to be read; in a folder the user cannot
+    write (or on a read-only file system) SQLite cannot create it. Then, when no `-wal` file
+    holds changes the database file lacks, the file is opened `immutable`: nothing can write
+    it there, so there is nothing to lock."""
     if not path.exists():
         raise CommandError(f"no database at {path} (run igentai first, or pass --db)")
     if path.is_dir():
         raise CommandError(f"database path {path} is a directory, not a file")
     try:
-        con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-        con.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master")}
-        if "schema_migrations" not in tables:
-            raise CommandError(f"{path} is not an igentai database")
-        version = con.execute("SELECT max(version) FROM schema_migrations").fetchone()[0]
+        try:
+            con, version = _connect(path, "mode=ro")
+        except sqlite3.OperationalError as exc:
+            text = str(exc)
+            if "unable to open" not in text and "readonly" not in text:
+                raise
+            wal = path.with_name(path.name + "-wal")
+            if wal.exists() and wal.stat().st_size:
+                raise CommandError(
+                    f"cannot read {path}: its folder is read-only and {wal.name} holds changes "
+                    "the database file lacks (read it once from a writable folder)"
+                ) from None
+            con, version = _connect(path, "immutable=1")
     except sqlite3.DatabaseError as exc:
         raise CommandError(explain_error(path, exc)) from None
     if version > SCHEMA_VERSION:
