@@ -186,7 +186,7 @@ def run_request(args: argparse.Namespace, stored: dict[str, Any] | None = None) 
 
     `stored` is the settings of a run being resumed: flags given override them.
     """
-    from igentai_tui.config import default_db_path
+    from igentai_tui.config import database_file, default_db_path
 
     stored = stored or {}
     if stored and args.topic is not None and args.topic.strip() != stored["topic"]:
@@ -253,7 +253,13 @@ def run_request(args: argparse.Namespace, stored: dict[str, Any] | None = None) 
         prices=prices,
     )
     output = args.output or Path(stored.get("output_path") or "output.txt")
-    return RunRequest(settings, args.db or default_db_path(), output, note, args.resume)
+    db = args.db or default_db_path()
+    if (clash := database_file(output, db)) is not None:
+        raise UsageError(
+            f"--output {output} is the database's file {clash}: entries written there would "
+            "corrupt it; give the list a file of its own, e.g. --output output.txt"
+        )
+    return RunRequest(settings, db, output, note, args.resume)
 
 
 def _arm_prices(

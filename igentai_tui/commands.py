@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from igentai_tui.config import config_dir, default_db_path
+from igentai_tui.config import config_dir, database_file, default_db_path
 from igentai_tui.engine.clock import span
 from igentai_tui.engine.metrics import coverage
 from igentai_tui.engine.prompts import short_partition
@@ -280,8 +280,11 @@ def export_text(con: sqlite3.Connection, run_id: int, fmt: str, provenance: bool
     return "\n".join(lines) + "\n"
 
 
-def write_export(text: str, target: Path, *, force: bool = False) -> None:
-    """Write an export to `target`; CommandError (one line) when it cannot or must not."""
+def write_export(text: str, target: Path, db: Path, *, force: bool = False) -> None:
+    """Write an export of database `db` to `target`; CommandError (one line) when it cannot or
+    must not."""
+    if (clash := database_file(target, db)) is not None:
+        raise CommandError(f"export target {target} is the database's file {clash}")
     if target.is_dir():
         raise CommandError(f"export target {target} is a directory")
     if target.exists() and not force:
@@ -300,7 +303,7 @@ def export_run(db: Path, run_id: int, fmt: str, target: Path, provenance: bool =
         text = export_text(con, run_id, fmt, provenance)
     finally:
         con.close()
-    write_export(text, target, force=True)
+    write_export(text, target, db, force=True)
     return text.count("\n") - HEADER_LINES[fmt]
 
 
@@ -311,7 +314,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.output is None or str(args.output) == "-":
         sys.stdout.write(text)
         return 0
-    write_export(text, args.output, force=args.force)
+    write_export(text, args.output, args.db, force=args.force)
     n = text.count("\n") - HEADER_LINES[args.format]
     print(f"wrote {n} entries to {args.output}", file=sys.stderr)
     return 0

@@ -24,3 +24,21 @@ def config_dir() -> Path:
     if env:
         return Path(env).expanduser()
     return Path(platformdirs.user_config_dir(APP, appauthor=False))
+
+
+DB_SIDE_FILES = ("-wal", "-shm", "-journal", ".locks")
+"""Files SQLite (and igentai's run lock) keep beside a database: `igentai.db-wal`, ..."""
+
+
+def database_file(path: Path, db: Path) -> Path | None:
+    """The file of database `db` (it, or a file SQLite or igentai keeps beside it) that `path`
+    names, by whatever route: a relative path, a symlink, a hard link; else None."""
+    sides = [db.with_name(db.name + side) for side in DB_SIDE_FILES] if db.name else []
+    for own in (db, *sides):
+        try:
+            if os.path.samefile(path, own):
+                return own
+        except OSError:  # one of them does not exist (yet)
+            if path.expanduser().resolve() == own.expanduser().resolve():
+                return own
+    return None

@@ -162,6 +162,38 @@ CASES = [
         "--force",
         setup=_existing,
     ),
+    Case(
+        "output is the database",
+        [*RUN, "--db", "real.db", "--output", "real.db"],
+        "--output real.db is the database's file real.db",
+    ),
+    Case(
+        "output is the database by another path",
+        [*RUN, "--db", "real.db", "--output", "./sub/../real.db"],
+        "is the database's file real.db",
+    ),
+    Case(
+        "output is a symlink to the database",
+        [*RUN, "--db", "real.db", "--output", "list.txt"],
+        "--output list.txt is the database's file real.db",
+        setup=lambda tmp: tmp.joinpath("list.txt").symlink_to(tmp / "real.db"),
+    ),
+    Case(
+        "output is a hard link to the database",
+        [*RUN, "--db", "real.db", "--output", "hard.txt"],
+        "--output hard.txt is the database's file real.db",
+        setup=lambda tmp: os.link(tmp / "real.db", tmp / "hard.txt"),
+    ),
+    Case(
+        "output is the database's lock file",
+        [*RUN, "--db", "real.db", "--output", "real.db.locks"],
+        "is the database's file real.db.locks",
+    ),
+    Case(
+        "export over the database",
+        ["export", "last", "--db", "real.db", "-o", "real.db", "--force"],
+        "export target real.db is the database's file real.db",
+    ),
     Case("stats without run", ["stats", "--db", "real.db"], "required: run"),
     Case("path with both", ["path", "--db", "--config"], "not allowed with"),
     # -- the keys command ------------------------------------------------------------------------
