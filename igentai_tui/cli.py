@@ -343,7 +343,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _main(list(sys.argv[1:] if argv is None else argv))
     except KeyboardInterrupt:  # before a run existed (a run handles its own): nothing stored
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second ^C must not kill the exit
+        for sig in (signal.SIGINT, signal.SIGTERM):  # a second one must not kill the exit
+            signal.signal(sig, signal.SIG_IGN)
         print("igentai: interrupted", file=sys.stderr)
         return Exit.INTERRUPTED
 

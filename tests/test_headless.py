@@ -82,35 +82,71 @@ def test_default_run_says_it_uses_sim(tmp_path: Path) -> None:
     check_consistent(tmp_path, json.loads(r.stdout))
 
 
-@pytest.mark.parametrize("when", [0.3, 2.5])
-def test_sigint_stores_everything_and_exits_130(tmp_path: Path, when: float) -> None:
-    proc = subprocess.Popen(
+def start(tmp_path: Path, *args: str, env_extra: dict[str, str] | None = None) -> subprocess.Popen:
+    return subprocess.Popen(
         [sys.executable, "-m", "igentai_tui", "--headless", "Paris attractions", "--providers",
-         "sim:fast", "--db", "igentai.db", "--duration", "60"],
-        cwd=tmp_path, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+         "sim:fast", "--db", "igentai.db", "--duration", "60", *args],
+        cwd=tmp_path, env={**env(), **(env_extra or {})}, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    time.sleep(when)
+
+
+def running(proc: subprocess.Popen) -> str:
+    """Wait until the run is up (its first progress line); the stderr lines before it."""
+    lines = []
+    assert proc.stderr is not None
+    while not (line := proc.stderr.readline()).startswith("["):
+        assert line, f"the run ended before it started: {lines}"
+        lines.append(line)
+    return "".join(lines)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_before_the_engine_is_up_exits_130(tmp_path: Path, sig: signal.Signals) -> None:
+    """Held where igentai reads its keys file (a FIFO nobody writes yet), past its imports and
+    before the engine exists, the process gets the signal twice: exit 130, as README says."""
+    config = tmp_path / "config"
+    config.mkdir()
+    fifo = config / "keys.json"
+    os.mkfifo(fifo)
+    proc = start(tmp_path, env_extra={"IGENTAI_CONFIG_DIR": str(config)})
+    for _ in range(3000):  # until it opens the FIFO (ENXIO while nobody reads it)
+        try:
+            writer = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            break
+        except OSError:
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.01)
+    else:
+        pytest.fail("igentai never read its keys file")
+    try:
+        proc.send_signal(sig)
+        proc.send_signal(sig)  # twice in a row: the second must not cut the exit short
+        out, err = proc.communicate(timeout=30)
+    finally:
+        os.close(writer)
+    assert proc.returncode == 130, err
+    assert out == "" and err.strip() == "igentai: interrupted", err
+    assert not (tmp_path / "igentai.db").exists()  # nothing was stored yet
+
+
+def test_sigint_stores_everything_and_exits_130(tmp_path: Path) -> None:
+    proc = start(tmp_path)
+    running(proc)
     proc.send_signal(signal.SIGINT)
     time.sleep(0.05)
     proc.send_signal(signal.SIGINT)  # twice in a row
     out, err = proc.communicate(timeout=30)
     assert "Traceback" not in err
-    if out:  # the run had started: everything found is stored and written
-        assert proc.returncode == 130, err
-        summary = json.loads(out)
-        assert summary["status"] == "stopped"
-        check_consistent(tmp_path, summary)
-    else:
-        assert proc.returncode == 130, err
+    assert proc.returncode == 130, err
+    summary = json.loads(out)
+    assert summary["status"] == "stopped"
+    check_consistent(tmp_path, summary)
 
 
 def test_sigterm_behaves_like_ctrl_c(tmp_path: Path) -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "igentai_tui", "--headless", "Paris attractions", "--providers",
-         "sim:fast", "--db", "igentai.db", "--duration", "60"],
-        cwd=tmp_path, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    time.sleep(3)
+    proc = start(tmp_path)
+    running(proc)
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
