@@ -7,6 +7,7 @@ import contextlib
 import json
 import re
 import signal
+import sqlite3
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from igentai_tui import __version__
 from igentai_tui.engine.clock import Clock
 from igentai_tui.engine.orchestrator import Arm, Limits, RunSettings
 from igentai_tui.engine.routing import OBJECTIVES, STRATEGIES, RoutingError, parse_weights
-from igentai_tui.engine.sanitize import clean_control
+from igentai_tui.engine.sanitize import clean_control, display_text
 from igentai_tui.providers import (
     SpecError,
     default_specs,
@@ -259,7 +260,41 @@ def run_request(args: argparse.Namespace, stored: dict[str, Any] | None = None) 
             f"--output {output} is the database's file {clash}: entries written there would "
             "corrupt it; give the list a file of its own, e.g. --output output.txt"
         )
+    if args.resume is None and (shared := _shared_output(output, db, topic)):
+        note = "; ".join(filter(None, [note, shared]))
     return RunRequest(settings, db, output, note, args.resume)
+
+
+def _shared_output(output: Path, db: Path, topic: str) -> str | None:
+    """A word when a new run's list file already holds lines: whose they are, and how to keep
+    the lists apart."""
+    from igentai_tui.commands import CommandError, open_readonly
+    from igentai_tui.config import same_file
+    from igentai_tui.output import line_count
+
+    lines = line_count(output)
+    if not lines:
+        return None
+    runs: list[sqlite3.Row] = []
+    if db.is_file():  # the latest run that wrote this file, if this database knows one
+        with (
+            contextlib.suppress(CommandError, sqlite3.Error),
+            contextlib.closing(open_readonly(db)) as con,
+        ):
+            runs = con.execute("SELECT uid, topic, output_path FROM runs ORDER BY id DESC")
+            runs = [r for r in runs if r[2] and same_file(Path(r[2]), output)][:1]
+    held = f"{output} already holds {lines:,} lines"
+    if not runs:
+        whose = "that this database did not write"
+    elif runs[0]["topic"] == topic:
+        uid = runs[0]["uid"]
+        return (
+            f"{held}, from an earlier run of this topic ({uid}): this run appends its entries "
+            f"after them, repeats included (--resume {uid} continues that run instead)"
+        )
+    else:
+        whose = f"from the topic '{display_text(runs[0]['topic'], 60)}' (run {runs[0]['uid']})"
+    return f"{held} {whose}: this run appends its entries after them (-o FILE for its own list)"
 
 
 def _arm_prices(

@@ -290,6 +290,7 @@ def write_export(text: str, target: Path, db: Path, *, force: bool = False) -> N
     if target.exists() and not force:
         raise CommandError(f"{target} exists; pass --force to overwrite it")
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise CommandError(f"cannot write {target}: {exc.strerror}") from None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import signal
@@ -153,3 +155,48 @@ def test_sigterm_behaves_like_ctrl_c(tmp_path: Path) -> None:
     summary = json.loads(out)
     assert "SIGTERM" in summary["stop_reason"]
     check_consistent(tmp_path, summary)
+
+
+def run_in_process(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *args: str) -> str:
+    """`igentai --headless ARGS` on sim in `tmp_path`; its stderr."""
+    from igentai_tui.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("IGENTAI_CONFIG_DIR", str(tmp_path / "config"))
+    for var in list(os.environ):
+        if var.endswith("_API_KEY"):
+            monkeypatch.delenv(var)
+    err = io.StringIO()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+        code = main(["--headless", *args, "--providers", "sim:instant", "--max-requests", "3"])
+    assert code == 0, err.getvalue()
+    return err.getvalue()
+
+
+def test_output_folders_are_made_like_the_databases(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_in_process(monkeypatch, tmp_path, "Stars", "--db", "a/b/x.db", "-o", "c/d/list.txt")
+    assert (tmp_path / "a/b/x.db").is_file()
+    assert (tmp_path / "c/d/list.txt").read_text(encoding="utf-8").strip()
+
+
+def test_a_new_run_says_when_its_list_file_already_holds_lines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = run_in_process(monkeypatch, tmp_path, "Paris attractions", "--db", "x.db")
+    assert "already holds" not in first
+    lines = len((tmp_path / "output.txt").read_text(encoding="utf-8").splitlines())
+    uid = sqlite3.connect(tmp_path / "x.db").execute("SELECT uid FROM runs").fetchone()[0]
+    err = run_in_process(monkeypatch, tmp_path, "Board games", "--db", "x.db")
+    assert (f"output.txt already holds {lines} lines from the topic 'Paris attractions' "
+            f"(run {uid}): this run appends its entries after them") in err  # fmt: skip
+    sql = "SELECT uid FROM runs WHERE topic = 'Board games'"
+    uid = sqlite3.connect(tmp_path / "x.db").execute(sql).fetchone()[0]
+    err = run_in_process(monkeypatch, tmp_path, "Board games", "--db", "x.db")
+    assert f"from an earlier run of this topic ({uid}): this run appends its entries" in err
+    assert f"repeats included (--resume {uid} continues that run instead)" in err
+    err = run_in_process(monkeypatch, tmp_path, "Enzymes", "--db", "other.db")
+    assert "lines that this database did not write" in err
+    err = run_in_process(monkeypatch, tmp_path, "Enzymes", "--db", "x.db", "-o", "own.txt")
+    assert "already holds" not in err
