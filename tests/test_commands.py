@@ -299,7 +299,7 @@ def test_a_read_only_folder_with_changes_in_its_wal_is_not_read_stale(
         prefix = _as_reader(folder, "0555 folder")
         p = subprocess.run(
             [*prefix, sys.executable, "-m", "igentai_tui", "runs", "--db", str(copy)],
-            capture_output=True, text=True, timeout=60,
+            capture_output=True, text=True, timeout=60, cwd=tmp_path,
         )  # fmt: skip
     finally:
         folder.chmod(0o755)
