@@ -281,8 +281,8 @@ def _shared_output(output: Path, db: Path, topic: str) -> str | None:
             contextlib.suppress(CommandError, sqlite3.Error),
             contextlib.closing(open_readonly(db)) as con,
         ):
-            runs = con.execute("SELECT uid, topic, output_path FROM runs ORDER BY id DESC")
-            runs = [r for r in runs if r[2] and same_file(Path(r[2]), output)][:1]
+            rows = con.execute("SELECT uid, topic, output_path FROM runs ORDER BY id DESC")
+            runs = [r for r in rows if r[2] and same_file(Path(r[2]), output)][:1]
     held = f"{output} already holds {lines:,} lines"
     if not runs:
         whose = "that this database did not write"
