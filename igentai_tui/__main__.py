@@ -1,13 +1,36 @@
-"""`python -m igentai_tui`."""
+"""`python -m igentai_tui` and the `igentai` command.
 
-try:
-    from igentai_tui.cli import main
-except KeyboardInterrupt:  # ^C while starting up
-    import signal
-    import sys
+Signals are handled before anything else is imported: until a run installs its own handlers
+(which store what was found, then exit 130), SIGINT and SIGTERM end igentai like Ctrl-C, with
+nothing stored yet: "igentai: interrupted", exit 130, as README promises. A second signal
+while it exits is ignored, so it cannot cut the exit short.
+"""
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    print("igentai: interrupted", file=sys.stderr)
-    raise SystemExit(130) from None
+import signal
+import sys
 
-raise SystemExit(main())
+INTERRUPTED = 130  # cli.Exit.INTERRUPTED, without importing cli before the handlers exist
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
+def main() -> int:
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _interrupt)
+    try:
+        from igentai_tui.cli import main as run
+
+        return run()
+    except KeyboardInterrupt:  # before the run handled signals (cli.main catches most)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_IGN)
+        print("igentai: interrupted", file=sys.stderr)
+        return INTERRUPTED
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -3,21 +3,31 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import re
 import signal
+import sqlite3
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
 from igentai_tui import __version__
+from igentai_tui.engine.clock import Clock
 from igentai_tui.engine.orchestrator import Arm, Limits, RunSettings
 from igentai_tui.engine.routing import OBJECTIVES, STRATEGIES, RoutingError, parse_weights
-from igentai_tui.engine.sanitize import clean_control
-from igentai_tui.providers import SpecError, default_specs, parse_specs
+from igentai_tui.engine.sanitize import clean_control, display_text
+from igentai_tui.providers import (
+    SpecError,
+    default_specs,
+    make_provider,
+    parse_specs,
+    split_model,
+)
+from igentai_tui.providers.base import Provider, list_price
 
 MAX_TOPIC_CHARS = 500
 MAX_PRODUCERS = 512
@@ -90,6 +100,24 @@ def _duration(text: str) -> float:
     return value
 
 
+_PRICE = re.compile(r"^\s*(.+?)\s*=\s*([^/=]+?)\s*/\s*([^/=]+?)\s*$")
+
+
+def _price(text: str) -> tuple[str, tuple[float, float]]:
+    """--price ARM=IN/OUT: (arm spec, (USD per million input tokens, per million output))."""
+    m = _PRICE.match(text)
+    pair: list[float] = []
+    for part in m.groups()[1:] if m else ():
+        with contextlib.suppress(ValueError):
+            pair.append(float(part))
+    if not m or len(pair) != 2 or not all(0 <= v < float("inf") for v in pair):
+        raise argparse.ArgumentTypeError(
+            f"expected PROVIDER:MODEL=IN/OUT in USD per million input and output tokens, "
+            f"e.g. openai:llama3.1=0/0 or openai:o4-mini=1.1/4.4, got {text!r}"
+        )
+    return m.group(1), (pair[0], pair[1])
+
+
 def _int(text: str) -> int:
     try:
         return int(text)
@@ -117,7 +145,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-unique", type=_positive_int, metavar="N")
     p.add_argument("--max-requests", type=_positive_int, metavar="N")
     p.add_argument("--max-tokens", type=_positive_int, metavar="N")
-    p.add_argument("--max-cost", type=_positive_float, metavar="USD")
+    p.add_argument(
+        "--max-cost",
+        type=_positive_float,
+        metavar="USD",
+        help="stop at this cost (every model needs a known price: see --price)",
+    )
+    p.add_argument(
+        "--price",
+        type=_price,
+        action="append",
+        metavar="ARM=IN/OUT",
+        help="a model's price in USD per million input/output tokens, for models igentai has "
+        "no price for, e.g. 'openai:llama3.1=0/0' (repeatable)",
+    )
     p.add_argument("--duration", type=_duration, metavar="TIME", help="e.g. 90s, 5m, 1h")
     p.add_argument("--until-saturated", action="store_true", help="stop when exhausted")
     p.add_argument(
@@ -146,7 +187,7 @@ def run_request(args: argparse.Namespace, stored: dict[str, Any] | None = None) 
 
     `stored` is the settings of a run being resumed: flags given override them.
     """
-    from igentai_tui.config import default_db_path
+    from igentai_tui.config import database_file, default_db_path
 
     stored = stored or {}
     if stored and args.topic is not None and args.topic.strip() != stored["topic"]:
@@ -166,7 +207,7 @@ def run_request(args: argparse.Namespace, stored: dict[str, Any] | None = None) 
         if args.providers is not None:
             specs, note = parse_specs(args.providers), ""
         elif stored:
-            specs, note = [tuple(a.split(":", 1)) for a in stored["arms"]], ""
+            specs, note = parse_specs(",".join(stored["arms"])), ""
         else:
             specs, note = default_specs()
     except SpecError as exc:
@@ -200,6 +241,7 @@ def run_request(args: argparse.Namespace, stored: dict[str, Any] | None = None) 
             )
         except RoutingError as exc:
             raise UsageError(f"--weights: {exc}") from None
+    prices = _arm_prices(arms, getattr(args, "price", None) or [], stored.get("prices", {}))
     settings = RunSettings(
         topic=topic,
         arms=arms,
@@ -209,9 +251,110 @@ def run_request(args: argparse.Namespace, stored: dict[str, Any] | None = None) 
         routing=routing,
         optimize=getattr(args, "optimize", None) or stored.get("optimize", "cost"),
         weights=weights,
+        prices=prices,
     )
     output = args.output or Path(stored.get("output_path") or "output.txt")
-    return RunRequest(settings, args.db or default_db_path(), output, note, args.resume)
+    db = args.db or default_db_path()
+    if (clash := database_file(output, db)) is not None:
+        raise UsageError(
+            f"--output {output} is the database's file {clash}: entries written there would "
+            "corrupt it; give the list a file of its own, e.g. --output output.txt"
+        )
+    if args.resume is None and (shared := _shared_output(output, db, topic)):
+        note = "; ".join(filter(None, [note, shared]))
+    return RunRequest(settings, db, output, note, args.resume)
+
+
+def _shared_output(output: Path, db: Path, topic: str) -> str | None:
+    """A word when a new run's list file already holds lines: whose they are, and how to keep
+    the lists apart."""
+    from igentai_tui.commands import CommandError, open_readonly
+    from igentai_tui.config import same_file
+    from igentai_tui.output import line_count
+
+    lines = line_count(output)
+    if not lines:
+        return None
+    runs: list[sqlite3.Row] = []
+    if db.is_file():  # the latest run that wrote this file, if this database knows one
+        with (
+            contextlib.suppress(CommandError, sqlite3.Error),
+            contextlib.closing(open_readonly(db)) as con,
+        ):
+            rows = con.execute("SELECT uid, topic, output_path FROM runs ORDER BY id DESC")
+            runs = [r for r in rows if r[2] and same_file(Path(r[2]), output)][:1]
+    held = f"{output} already holds {lines:,} lines"
+    if not runs:
+        whose = "that this database did not write"
+    elif runs[0]["topic"] == topic:
+        uid = runs[0]["uid"]
+        return (
+            f"{held}, from an earlier run of this topic ({uid}): this run appends its entries "
+            f"after them, repeats included (--resume {uid} continues that run instead)"
+        )
+    else:
+        whose = f"from the topic '{display_text(runs[0]['topic'], 60)}' (run {runs[0]['uid']})"
+    return f"{held} {whose}: this run appends its entries after them (-o FILE for its own list)"
+
+
+def _arm_prices(
+    arms: list[Arm],
+    given: list[tuple[str, tuple[float, float]]],
+    stored: dict[str, Any],
+) -> dict[str, tuple[float, float]]:
+    """The run's --price values by arm label: those stored with a resumed run, then those given.
+    A spec names every arm of that provider and model, whatever its base URL."""
+    prices = {label: (float(v[0]), float(v[1])) for label, v in stored.items()}
+    for spec, pair in given:
+        try:
+            [(name, model)] = parse_specs(spec)
+        except (SpecError, ValueError):
+            raise UsageError(f"--price: {spec!r} is not one PROVIDER:MODEL") from None
+        matched = [
+            a.label for a in arms
+            if a.provider == name and model in (a.model, split_model(a.model)[0])
+        ]  # fmt: skip
+        if not matched:
+            have = ", ".join(a.label for a in arms)
+            raise UsageError(f"--price: {spec} is not a provider of this run ({have})")
+        prices.update(dict.fromkeys(matched, pair))
+    return prices
+
+
+def check_prices(settings: RunSettings, providers: Mapping[str, Provider]) -> None:
+    """A cost limit needs every arm's price: UsageError naming those without one and the flag
+    that gives it."""
+    if settings.limits.max_cost is None:
+        return
+    unknown = [
+        a for a in settings.arms
+        if list_price(providers.get(a.label), a.model, settings.prices) is None
+    ]  # fmt: skip
+    if unknown:
+        names = ", ".join(a.label for a in unknown)
+        example = f"{unknown[0].provider}:{split_model(unknown[0].model)[0]}=IN/OUT"
+        raise UsageError(
+            f"--max-cost: no price is known for {names}; give one with --price {example} "
+            "(USD per million input and output tokens; 0/0 for a free local model)"
+        )
+
+
+def build_providers(
+    settings: RunSettings, clock: Clock, factory: Callable[..., Provider] | None = None
+) -> dict[str, Provider]:
+    """Each arm's provider; UsageError when one cannot be built, or when a cost limit meets a
+    model without a price."""
+    factory = factory or make_provider
+    seed = settings.seed if settings.seed is not None else 0
+    try:
+        providers = {
+            a.label: factory(a.provider, a.model, seed=seed + i, clock=clock)
+            for i, a in enumerate(settings.arms)
+        }
+    except SpecError as exc:
+        raise UsageError(f"--providers: {exc}") from None
+    check_prices(settings, providers)
+    return providers
 
 
 def resume_settings(args: argparse.Namespace) -> dict[str, Any] | None:
@@ -235,7 +378,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _main(list(sys.argv[1:] if argv is None else argv))
     except KeyboardInterrupt:  # before a run existed (a run handles its own): nothing stored
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second ^C must not kill the exit
+        for sig in (signal.SIGINT, signal.SIGTERM):  # a second one must not kill the exit
+            signal.signal(sig, signal.SIG_IGN)
         print("igentai: interrupted", file=sys.stderr)
         return Exit.INTERRUPTED
 

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from igentai_tui.config import config_dir, default_db_path
+from igentai_tui.config import config_dir, database_file, default_db_path
 from igentai_tui.engine.clock import span
 from igentai_tui.engine.metrics import coverage
 from igentai_tui.engine.prompts import short_partition
@@ -41,19 +41,45 @@ class CommandError(Exception):
     """One line for the user; exit 2."""
 
 
+def _connect(path: Path, mode: str) -> tuple[sqlite3.Connection, int]:
+    """A connection to `path` opened with the URI parameter `mode`, and its schema version."""
+    con = sqlite3.connect(f"{path.resolve().as_uri()}?{mode}", uri=True)
+    try:
+        con.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master")}
+        if "schema_migrations" not in tables:
+            raise CommandError(f"{path} is not an igentai database")
+        return con, con.execute("SELECT max(version) FROM schema_migrations").fetchone()[0]
+    except BaseException:
+        con.close()
+        raise
+
+
 def open_readonly(path: Path) -> sqlite3.Connection:
-    """Open an igentai database read-only; CommandError naming the path on any problem."""
+    """Open an igentai database read-only; CommandError naming the path on any problem.
+
+    A database in WAL mode needs its `-shm` file even to be read; in a folder the user cannot
+    write (or on a read-only file system) SQLite cannot create it. Then, when no `-wal` file
+    holds changes the database file lacks, the file is opened `immutable`: nothing can write
+    it there, so there is nothing to lock."""
     if not path.exists():
         raise CommandError(f"no database at {path} (run igentai first, or pass --db)")
     if path.is_dir():
         raise CommandError(f"database path {path} is a directory, not a file")
     try:
-        con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-        con.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master")}
-        if "schema_migrations" not in tables:
-            raise CommandError(f"{path} is not an igentai database")
-        version = con.execute("SELECT max(version) FROM schema_migrations").fetchone()[0]
+        try:
+            con, version = _connect(path, "mode=ro")
+        except sqlite3.OperationalError as exc:
+            text = str(exc)
+            if "unable to open" not in text and "readonly" not in text:
+                raise
+            wal = path.with_name(path.name + "-wal")
+            if wal.exists() and wal.stat().st_size:
+                raise CommandError(
+                    f"cannot read {path}: its folder is read-only and {wal.name} holds changes "
+                    "the database file lacks (read it once from a writable folder)"
+                ) from None
+            con, version = _connect(path, "immutable=1")
     except sqlite3.DatabaseError as exc:
         raise CommandError(explain_error(path, exc)) from None
     if version > SCHEMA_VERSION:
@@ -254,13 +280,17 @@ def export_text(con: sqlite3.Connection, run_id: int, fmt: str, provenance: bool
     return "\n".join(lines) + "\n"
 
 
-def write_export(text: str, target: Path, *, force: bool = False) -> None:
-    """Write an export to `target`; CommandError (one line) when it cannot or must not."""
+def write_export(text: str, target: Path, db: Path, *, force: bool = False) -> None:
+    """Write an export of database `db` to `target`; CommandError (one line) when it cannot or
+    must not."""
+    if (clash := database_file(target, db)) is not None:
+        raise CommandError(f"export target {target} is the database's file {clash}")
     if target.is_dir():
         raise CommandError(f"export target {target} is a directory")
     if target.exists() and not force:
         raise CommandError(f"{target} exists; pass --force to overwrite it")
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise CommandError(f"cannot write {target}: {exc.strerror}") from None
@@ -274,7 +304,7 @@ def export_run(db: Path, run_id: int, fmt: str, target: Path, provenance: bool =
         text = export_text(con, run_id, fmt, provenance)
     finally:
         con.close()
-    write_export(text, target, force=True)
+    write_export(text, target, db, force=True)
     return text.count("\n") - HEADER_LINES[fmt]
 
 
@@ -285,7 +315,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.output is None or str(args.output) == "-":
         sys.stdout.write(text)
         return 0
-    write_export(text, args.output, force=args.force)
+    write_export(text, args.output, args.db, force=args.force)
     n = text.count("\n") - HEADER_LINES[args.format]
     print(f"wrote {n} entries to {args.output}", file=sys.stderr)
     return 0

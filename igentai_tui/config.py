@@ -24,3 +24,23 @@ def config_dir() -> Path:
     if env:
         return Path(env).expanduser()
     return Path(platformdirs.user_config_dir(APP, appauthor=False))
+
+
+DB_SIDE_FILES = ("-wal", "-shm", "-journal", ".locks")
+"""Files SQLite (and igentai's run lock) keep beside a database: `igentai.db-wal`, ..."""
+
+
+def same_file(a: Path, b: Path) -> bool:
+    """Whether `a` and `b` name one file, by whatever route: a relative path, a symlink, a hard
+    link (or, for files not made yet, the same absolute path)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet)
+        return a.expanduser().resolve() == b.expanduser().resolve()
+
+
+def database_file(path: Path, db: Path) -> Path | None:
+    """The file of database `db` (it, or a file SQLite or igentai keeps beside it) that `path`
+    names, else None."""
+    sides = [db.with_name(db.name + side) for side in DB_SIDE_FILES] if db.name else []
+    return next((own for own in (db, *sides) if same_file(path, own)), None)

@@ -8,14 +8,13 @@ import signal
 import sys
 from typing import TextIO
 
-from igentai_tui.cli import Exit, RunRequest
+from igentai_tui.cli import Exit, RunRequest, UsageError, build_providers
 from igentai_tui.engine.clock import Clock
 from igentai_tui.engine.events import Event, MetricsUpdated, Notice, RunEnded
 from igentai_tui.engine.metrics import Snapshot
 from igentai_tui.engine.orchestrator import Orchestrator, RunResult
 from igentai_tui.engine.sanitize import display_text
 from igentai_tui.output import OutputError, OutputFile, repair
-from igentai_tui.providers import SpecError, make_provider
 from igentai_tui.store import RunRow, Store, StoreError
 
 PROGRESS_EVERY_S = 5.0
@@ -83,14 +82,10 @@ class _Progress:
 
 async def _run(request: RunRequest, clock: Clock) -> tuple[int, dict[str, object] | None]:
     s = request.settings
-    seed = s.seed if s.seed is not None else 0
     try:
-        providers = {
-            a.label: make_provider(a.provider, a.model, seed=seed + i, clock=clock)
-            for i, a in enumerate(s.arms)
-        }
-    except SpecError as exc:
-        print(f"igentai: error: --providers: {exc}", file=sys.stderr)
+        providers = build_providers(s, clock)
+    except UsageError as exc:
+        print(f"igentai: error: {exc}", file=sys.stderr)
         return Exit.USAGE, None
     try:
         output = OutputFile(request.output)

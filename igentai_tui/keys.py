@@ -28,10 +28,9 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
-from urllib.parse import urlsplit
 
 from igentai_tui.config import config_dir
-from igentai_tui.providers import KEY_ENV
+from igentai_tui.providers import KEY_ENV, base_url_problem
 from igentai_tui.redact import register_secret
 
 KEYS_FILE = "keys.json"
@@ -148,13 +147,13 @@ def _check_config(path: Path, data: Mapping[str, Any]) -> None:
                 _known(path, where, key, SETTINGS)
                 if key == "timeout" and not (_number(value) and value > 0):
                     raise ConfigError(f"{path}: {where}timeout must be a number of seconds above 0")
-                if key == "base_url":
-                    parts = urlsplit(value) if isinstance(value, str) else None
-                    if not parts or parts.scheme not in ("http", "https") or not parts.hostname:
-                        raise ConfigError(
-                            f"{path}: {where}base_url must be an http(s) URL, "
-                            'e.g. "http://localhost:11434/v1"'
-                        )
+                if key == "base_url" and not isinstance(value, str):
+                    raise ConfigError(
+                        f"{path}: {where}base_url must be an http(s) URL in quotes, "
+                        'e.g. "http://localhost:11434/v1"'
+                    )
+                if key == "base_url" and (problem := base_url_problem(value)):
+                    raise ConfigError(f"{path}: {where}base_url {problem}")
 
 
 def load_config() -> dict[str, Any]:

@@ -25,6 +25,12 @@ class OutputFile:
         self.path = Path(path).expanduser()
         if self.path.is_dir():
             raise OutputError(f"output path {self.path} is a directory, not a file")
+        try:  # missing folders are made, as for the database
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(
+                f"cannot create the folder for output file {self.path}: {exc.strerror}"
+            ) from None
         try:
             self._fh = self.path.open("a", encoding="utf-8", newline="\n")
         except OSError as exc:
@@ -46,6 +52,20 @@ class OutputFile:
         if not self._fh.closed:
             self.sync()
             self._fh.close()
+
+
+def line_count(path: Path) -> int:
+    """How many lines the file at `path` holds (0 when there is none)."""
+    try:
+        with path.open("rb") as fh:
+            data = b""
+            n = 0
+            while chunk := fh.read(1 << 20):
+                n += chunk.count(b"\n")
+                data = chunk
+    except OSError:
+        return 0
+    return n + (1 if data and not data.endswith(b"\n") else 0)
 
 
 def repair(path: Path | str, stored: list[str]) -> int:

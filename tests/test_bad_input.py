@@ -87,6 +87,49 @@ CASES = [
         [*RUN, "--providers", f"openai:m@http://u:{SECRET}@127.0.0.1:1/v1"],
         "not the URL",
     ),
+    Case(
+        "base URL not http",
+        [*RUN, "--providers", "openai:m@ftp://127.0.0.1/v1"],
+        "'ftp://127.0.0.1/v1' is not an http or https URL (use http://HOST[:PORT][/PATH]",
+    ),
+    Case(
+        "base URL without scheme",
+        [*RUN, "--providers", "openai:llama3.1@localhost:11434/v1"],
+        "'localhost:11434/v1' is not an http or https URL",
+    ),
+    Case(
+        "base URL without scheme for anthropic",
+        [*RUN, "--providers", "anthropic:claude-haiku-4-5@127.0.0.1:8080"],
+        "only for openai, not 'anthropic' (set ANTHROPIC_BASE_URL instead)",
+    ),
+    Case(
+        "OPENAI_BASE_URL without scheme",
+        [*RUN, "--providers", "openai:llama3.1"],
+        "OPENAI_BASE_URL: 'localhost:11434/v1' is not an http or https URL",
+        env={"OPENAI_BASE_URL": "localhost:11434/v1"},
+    ),
+    Case(
+        "ANTHROPIC_BASE_URL not http",
+        [*RUN, "--providers", "anthropic"],
+        "ANTHROPIC_BASE_URL: 'ftp://proxy.example/v1' is not an http or https URL",
+        env={"ANTHROPIC_BASE_URL": "ftp://proxy.example/v1", "ANTHROPIC_API_KEY": SECRET},
+    ),
+    Case(
+        "GEMINI_BASE_URL without host",
+        [*RUN, "--providers", "gemini:gemini-2.5-flash"],
+        "GEMINI_BASE_URL: 'https://' has no host",
+        env={"GEMINI_BASE_URL": "https://", "GEMINI_API_KEY": SECRET},
+    ),
+    # -- prices and cost limits ------------------------------------------------------------------
+    Case(
+        "max-cost with a model of unknown price",
+        [*RUN, "--providers", "openai:llama3.1@http://127.0.0.1:9/v1,sim", "--max-cost", "1"],
+        "no price is known for openai:llama3.1@http://127.0.0.1:9/v1; give one with "
+        "--price openai:llama3.1=IN/OUT",
+    ),
+    Case("price without a pair", [*RUN, "--price", "sim=1"], "expected PROVIDER:MODEL=IN/OUT"),
+    Case("price negative", [*RUN, "--price", "sim=-1/2"], "expected PROVIDER:MODEL=IN/OUT"),
+    Case("price of another model", [*RUN, "--price", "sim:fast=1/2"], "not a provider of this run"),
     # -- paths and databases ---------------------------------------------------------------------
     Case("db is a directory", [*RUN, "--db", "."], "is a directory"),
     Case("output is a directory", [*RUN, "--output", "."], "is a directory"),
@@ -118,6 +161,38 @@ CASES = [
         ["export", "last", "--db", "real.db", "-o", "taken.txt"],
         "--force",
         setup=_existing,
+    ),
+    Case(
+        "output is the database",
+        [*RUN, "--db", "real.db", "--output", "real.db"],
+        "--output real.db is the database's file real.db",
+    ),
+    Case(
+        "output is the database by another path",
+        [*RUN, "--db", "real.db", "--output", "./sub/../real.db"],
+        "is the database's file real.db",
+    ),
+    Case(
+        "output is a symlink to the database",
+        [*RUN, "--db", "real.db", "--output", "list.txt"],
+        "--output list.txt is the database's file real.db",
+        setup=lambda tmp: tmp.joinpath("list.txt").symlink_to(tmp / "real.db"),
+    ),
+    Case(
+        "output is a hard link to the database",
+        [*RUN, "--db", "real.db", "--output", "hard.txt"],
+        "--output hard.txt is the database's file real.db",
+        setup=lambda tmp: os.link(tmp / "real.db", tmp / "hard.txt"),
+    ),
+    Case(
+        "output is the database's lock file",
+        [*RUN, "--db", "real.db", "--output", "real.db.locks"],
+        "is the database's file real.db.locks",
+    ),
+    Case(
+        "export over the database",
+        ["export", "last", "--db", "real.db", "-o", "real.db", "--force"],
+        "export target real.db is the database's file real.db",
     ),
     Case("stats without run", ["stats", "--db", "real.db"], "required: run"),
     Case("path with both", ["path", "--db", "--config"], "not allowed with"),
@@ -194,7 +269,7 @@ CASES = [
     Case(
         "config: base_url not http",
         RUN,
-        "[gemini] base_url must be an http(s) URL",
+        "[gemini] base_url 'file:///etc/passwd' is not an http or https URL",
         files={"config/config.toml": "[gemini]\nbase_url = 'file:///etc/passwd'"},
     ),
     Case(

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import hashlib
 import io
 import json
+import os
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -212,3 +216,91 @@ def test_bad_databases(tmp_path: Path, capsys: pytest.CaptureFixture[str], kind:
     code, _, err = run(capsys, "runs", "--db", str(path))
     assert code == 2 and len(err.strip().splitlines()) == 1 and str(path) in err
     assert digest(path) == before
+
+
+# -- a database in a folder the user cannot write --------------------------------------------
+
+
+def _export(db: Path, *args: str) -> str:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["export", *args, "--db", str(db)]) == 0
+    return out.getvalue()
+
+
+def _as_reader(tmp: Path, how: str) -> list[str]:
+    """The command prefix that runs igentai where `tmp` cannot be written.
+
+    Root ignores file modes, so a 0555 folder is not read-only to root: then the command runs
+    as an unprivileged user in a user namespace (the folder's owner, root, maps to that user,
+    whose owner bits r-x now apply), or, for "read-only mount", on a read-only bind mount of
+    the folder in a mount namespace (EROFS, whoever the user)."""
+    if how == "0555 folder":
+        prefix = (
+            ["unshare", "--user", "--map-user=65534", "--map-group=65534"]
+            if os.geteuid() == 0
+            else []
+        )
+    elif os.geteuid() == 0:
+        bind = f"mount --bind {tmp} {tmp} && mount -o remount,ro,bind {tmp} && exec \"$@\""
+        prefix = ["unshare", "--mount", "sh", "-c", bind, "sh"]
+    else:
+        pytest.skip("a read-only bind mount needs root")
+    probe = subprocess.run([*prefix, "test", "!", "-w", str(tmp)], capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip(f"cannot make {tmp} read-only here ({how}): {probe.stderr!r}")
+    return prefix
+
+
+@pytest.mark.parametrize("how", ["0555 folder", "read-only mount"])
+def test_read_commands_work_in_a_read_only_folder(db: Path, tmp_path: Path, how: str) -> None:
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    copy = folder / "igentai.db"
+    copy.write_bytes(db.read_bytes())  # closed cleanly: no -wal, no -shm
+    folder.chmod(0o555)
+    try:
+        prefix = _as_reader(folder, how)
+        before = hashlib.sha256(copy.read_bytes()).hexdigest()
+        outs = {}
+        for cmd in (["runs", "--json"], ["export", "last", "-f", "csv"], ["stats", "last"]):
+            p = subprocess.run(
+                [*prefix, sys.executable, "-m", "igentai_tui", *cmd, "--db", str(copy)],
+                capture_output=True, text=True, timeout=60, cwd=tmp_path,
+            )  # fmt: skip
+            assert p.returncode == 0 and "error" not in p.stderr, (cmd, p.stderr)
+            outs[cmd[0]] = p.stdout
+        assert len(json.loads(outs["runs"])) == 3
+        assert "hostile" in outs["stats"]
+        assert outs["export"] == _export(db, "last", "-f", "csv").replace("\r\n", "\n")  # as read
+        assert sorted(p.name for p in folder.iterdir()) == ["igentai.db"]  # nothing created
+        assert hashlib.sha256(copy.read_bytes()).hexdigest() == before
+    finally:
+        folder.chmod(0o755)
+
+
+def test_a_read_only_folder_with_changes_in_its_wal_is_not_read_stale(
+    db: Path, tmp_path: Path
+) -> None:
+    """Opened `immutable`, SQLite would ignore the -wal file: the command refuses instead."""
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    copy = folder / "igentai.db"
+    copy.write_bytes(db.read_bytes())
+    writer = (  # a process that commits into the WAL and dies without checkpointing
+        "import os, sqlite3, sys; con = sqlite3.connect(sys.argv[1], isolation_level=None); "
+        "con.execute('PRAGMA wal_autocheckpoint = 0'); "
+        "con.execute(\"UPDATE runs SET topic = 'changed' WHERE id = 1\"); os._exit(0)"
+    )
+    subprocess.run([sys.executable, "-c", writer, str(copy)], check=True)
+    (folder / "igentai.db-shm").unlink()
+    folder.chmod(0o555)
+    try:
+        prefix = _as_reader(folder, "0555 folder")
+        p = subprocess.run(
+            [*prefix, sys.executable, "-m", "igentai_tui", "runs", "--db", str(copy)],
+            capture_output=True, text=True, timeout=60, cwd=tmp_path,
+        )  # fmt: skip
+    finally:
+        folder.chmod(0o755)
+    assert p.returncode == 2 and "igentai.db-wal holds changes" in p.stderr, p.stderr

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import signal
@@ -82,38 +84,119 @@ def test_default_run_says_it_uses_sim(tmp_path: Path) -> None:
     check_consistent(tmp_path, json.loads(r.stdout))
 
 
-@pytest.mark.parametrize("when", [0.3, 2.5])
-def test_sigint_stores_everything_and_exits_130(tmp_path: Path, when: float) -> None:
-    proc = subprocess.Popen(
+def start(tmp_path: Path, *args: str, env_extra: dict[str, str] | None = None) -> subprocess.Popen:
+    return subprocess.Popen(
         [sys.executable, "-m", "igentai_tui", "--headless", "Paris attractions", "--providers",
-         "sim:fast", "--db", "igentai.db", "--duration", "60"],
-        cwd=tmp_path, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+         "sim:fast", "--db", "igentai.db", "--duration", "60", *args],
+        cwd=tmp_path, env={**env(), **(env_extra or {})}, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    time.sleep(when)
+
+
+def running(proc: subprocess.Popen) -> str:
+    """Wait until the run is up (its first progress line); the stderr lines before it."""
+    lines = []
+    assert proc.stderr is not None
+    while not (line := proc.stderr.readline()).startswith("["):
+        assert line, f"the run ended before it started: {lines}"
+        lines.append(line)
+    return "".join(lines)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_before_the_engine_is_up_exits_130(tmp_path: Path, sig: signal.Signals) -> None:
+    """Held where igentai reads its keys file (a FIFO nobody writes yet), past its imports and
+    before the engine exists, the process gets the signal twice: exit 130, as README says."""
+    config = tmp_path / "config"
+    config.mkdir()
+    fifo = config / "keys.json"
+    os.mkfifo(fifo)
+    proc = start(tmp_path, env_extra={"IGENTAI_CONFIG_DIR": str(config)})
+    for _ in range(3000):  # until it opens the FIFO (ENXIO while nobody reads it)
+        try:
+            writer = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            break
+        except OSError:
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.01)
+    else:
+        pytest.fail("igentai never read its keys file")
+    try:
+        proc.send_signal(sig)
+        proc.send_signal(sig)  # twice in a row: the second must not cut the exit short
+        out, err = proc.communicate(timeout=30)
+    finally:
+        os.close(writer)
+    assert proc.returncode == 130, err
+    assert out == "" and err.strip() == "igentai: interrupted", err
+    assert not (tmp_path / "igentai.db").exists()  # nothing was stored yet
+
+
+def test_sigint_stores_everything_and_exits_130(tmp_path: Path) -> None:
+    proc = start(tmp_path)
+    running(proc)
     proc.send_signal(signal.SIGINT)
     time.sleep(0.05)
     proc.send_signal(signal.SIGINT)  # twice in a row
     out, err = proc.communicate(timeout=30)
     assert "Traceback" not in err
-    if out:  # the run had started: everything found is stored and written
-        assert proc.returncode == 130, err
-        summary = json.loads(out)
-        assert summary["status"] == "stopped"
-        check_consistent(tmp_path, summary)
-    else:
-        assert proc.returncode == 130, err
+    assert proc.returncode == 130, err
+    summary = json.loads(out)
+    assert summary["status"] == "stopped"
+    check_consistent(tmp_path, summary)
 
 
 def test_sigterm_behaves_like_ctrl_c(tmp_path: Path) -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "igentai_tui", "--headless", "Paris attractions", "--providers",
-         "sim:fast", "--db", "igentai.db", "--duration", "60"],
-        cwd=tmp_path, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    time.sleep(3)
+    proc = start(tmp_path)
+    running(proc)
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
     summary = json.loads(out)
     assert "SIGTERM" in summary["stop_reason"]
     check_consistent(tmp_path, summary)
+
+
+def run_in_process(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *args: str) -> str:
+    """`igentai --headless ARGS` on sim in `tmp_path`; its stderr."""
+    from igentai_tui.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("IGENTAI_CONFIG_DIR", str(tmp_path / "config"))
+    for var in list(os.environ):
+        if var.endswith("_API_KEY"):
+            monkeypatch.delenv(var)
+    err = io.StringIO()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+        code = main(["--headless", *args, "--providers", "sim:instant", "--max-requests", "3"])
+    assert code == 0, err.getvalue()
+    return err.getvalue()
+
+
+def test_output_folders_are_made_like_the_databases(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_in_process(monkeypatch, tmp_path, "Stars", "--db", "a/b/x.db", "-o", "c/d/list.txt")
+    assert (tmp_path / "a/b/x.db").is_file()
+    assert (tmp_path / "c/d/list.txt").read_text(encoding="utf-8").strip()
+
+
+def test_a_new_run_says_when_its_list_file_already_holds_lines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = run_in_process(monkeypatch, tmp_path, "Paris attractions", "--db", "x.db")
+    assert "already holds" not in first
+    lines = len((tmp_path / "output.txt").read_text(encoding="utf-8").splitlines())
+    uid = sqlite3.connect(tmp_path / "x.db").execute("SELECT uid FROM runs").fetchone()[0]
+    err = run_in_process(monkeypatch, tmp_path, "Board games", "--db", "x.db")
+    assert (f"output.txt already holds {lines} lines from the topic 'Paris attractions' "
+            f"(run {uid}): this run appends its entries after them") in err  # fmt: skip
+    sql = "SELECT uid FROM runs WHERE topic = 'Board games'"
+    uid = sqlite3.connect(tmp_path / "x.db").execute(sql).fetchone()[0]
+    err = run_in_process(monkeypatch, tmp_path, "Board games", "--db", "x.db")
+    assert f"from an earlier run of this topic ({uid}): this run appends its entries" in err
+    assert f"repeats included (--resume {uid} continues that run instead)" in err
+    err = run_in_process(monkeypatch, tmp_path, "Enzymes", "--db", "other.db")
+    assert "lines that this database did not write" in err
+    err = run_in_process(monkeypatch, tmp_path, "Enzymes", "--db", "x.db", "-o", "own.txt")
+    assert "already holds" not in err

@@ -12,10 +12,16 @@ import pytest
 
 from igentai_tui import keys
 from igentai_tui.engine.clock import Clock
-from igentai_tui.providers import SpecError, default_specs, make_provider, parse_specs
+from igentai_tui.providers import (
+    SpecError,
+    default_specs,
+    make_provider,
+    parse_specs,
+    split_model,
+)
 from igentai_tui.providers.errors import redact, retry_after
 from igentai_tui.providers.openai import OpenAIProvider
-from igentai_tui.providers.prices import PRICES_AS_OF, price_of
+from igentai_tui.providers.prices import price_of
 
 SECRET = "sk-config-test-secret-0123456789"
 
@@ -55,11 +61,29 @@ def test_specs_with_a_base_url() -> None:
         "anthropic:claude-haiku-4-5@http://127.0.0.1:1",
         "openai:@http://localhost:1/v1",
         "openai:m@http://",
+        "openai:m@ftp://127.0.0.1/v1",
+        "openai:m@file:/etc/passwd",
+        "openai:m@localhost:11434/v1",
+        "openai:m@127.0.0.1:8080",
+        "openai:m@api.example.com/v1",
+        "openai:m@http://host:99999/v1",
+        "anthropic:claude-haiku-4-5@localhost:8080",
     ],
 )
 def test_bad_base_url_specs(spec: str) -> None:
-    with pytest.raises(SpecError):
+    with pytest.raises(SpecError, match=r"http://HOST|only for openai|missing model"):
         parse_specs(spec)
+
+
+def test_a_version_after_at_is_part_of_the_model() -> None:
+    assert split_model("org/model@v2") == ("org/model@v2", None)
+    assert split_model("claude-3-5-sonnet@20240620") == ("claude-3-5-sonnet@20240620", None)
+    assert parse_specs("openai:org/model@v2@http://127.0.0.1:1/v1") == [
+        ("openai", "org/model@v2@http://127.0.0.1:1/v1")
+    ]
+    assert split_model("org/model@v2@http://127.0.0.1:1/v1") == (
+        "org/model@v2", "http://127.0.0.1:1/v1"
+    )
 
 
 def test_a_base_url_with_credentials_is_refused_without_echoing_them() -> None:
@@ -170,13 +194,14 @@ def test_keys_command_set_list_unset_never_prints_the_key(config: Path) -> None:
 # -- prices and retry hints -------------------------------------------------------------------
 
 
-def test_prices_are_dated_and_unknown_models_have_none() -> None:
-    assert PRICES_AS_OF[:2] == "20"
-    assert price_of("gpt-4o-mini") == (0.15, 0.60)
-    assert price_of("claude-haiku-4-5-20251001") == (1.0, 5.0)
-    assert price_of("gemini-2.5-flash") == (0.30, 2.50)
-    assert price_of("gpt-4o-mini-but-not-really") is None
-    assert price_of("llama3.1") is None
+def test_prices_config_file_first_then_genai_prices() -> None:
+    assert price_of("openai", "gpt-4o-mini") == (0.15, 0.60)
+    assert price_of("anthropic", "claude-haiku-4-5-20251001") == (1.0, 5.0)
+    assert price_of("gemini", "gemini-2.5-flash") == (0.30, 2.50)
+    assert price_of("openai", "GPT-4o-mini", {"gpt-4o-mini": (1.0, 2.0)}) == (1.0, 2.0)
+    assert price_of("openai", "gpt-4o-mini-but-not-really") is None
+    assert price_of("openai", "llama3.1") is None
+    assert price_of("sim", "default") is None  # sim prices itself (its profile)
 
 
 def test_retry_after_forms() -> None:

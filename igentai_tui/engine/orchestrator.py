@@ -137,6 +137,7 @@ class RunSettings:
     routing: str = "adaptive"  # see engine/routing.py
     optimize: str = "cost"  # what adaptive routing scores arms on: cost, tokens, speed
     weights: dict[str, float] = field(default_factory=dict)  # arm -> weight, for "weighted"
+    prices: dict[str, tuple[float, float]] = field(default_factory=dict)  # arm -> --price
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -556,7 +557,7 @@ class Orchestrator:
                 self._stop_from_thread("no producer left", "stopped")
 
     def cost(self, a: Assignment, input_tokens: int, output_tokens: int) -> float | None:
-        per_mtok = list_price(a.provider, a.request.model)
+        per_mtok = list_price(a.provider, a.request.model, self.settings.prices)
         if per_mtok is None:
             return None
         return (input_tokens * per_mtok[0] + output_tokens * per_mtok[1]) / 1e6

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 
 from igentai_tui.engine.clock import Clock
 from igentai_tui.providers.base import Provider
@@ -25,30 +27,73 @@ IMPLEMENTED = ("sim", "openai", "anthropic", "gemini")
 BASE_URL_PROVIDERS = ("openai",)
 
 
+BASE_URL_ENV = {"openai": "OPENAI_BASE_URL", "anthropic": "ANTHROPIC_BASE_URL",
+                "gemini": "GEMINI_BASE_URL"}  # fmt: skip
+BASE_URL_FORMS = "http://HOST[:PORT][/PATH] or https://..., e.g. http://localhost:11434/v1"
+
+# What follows a model's "@" when it is meant as a base URL: a scheme, or a host that is
+# localhost, an IPv4 address, a dotted name or has a port. "org/model@v2" stays a model name.
+_URL_LIKE = re.compile(
+    r"^(?:[a-z][a-z0-9+.-]*:/"
+    r"|(?:localhost|\d{1,3}(?:\.\d{1,3}){3}|[\w-]+(?:\.[\w-]+)*\.[a-z]{2,})(?::\d+)?(?:/|$)"
+    r"|[\w.-]+:\d+(?:/|$))",
+    re.IGNORECASE,
+)
+
+
 class SpecError(ValueError):
     """A --providers value that cannot be used; the message says why and what is valid."""
 
 
+def split_model(model: str) -> tuple[str, str | None]:
+    """Split a base URL off a model: "llama3.1@http://host/v1" -> ("llama3.1", "http://host/v1").
+
+    Whatever looks like a URL after an "@" is one (valid or not: `base_url_problem` says);
+    a plain model name, or one with a version after "@" ("org/model@v2"), gives (name, None)."""
+    at = model.find("@")
+    while at >= 0:
+        if _URL_LIKE.match(model[at + 1 :]):
+            return model[:at], model[at + 1 :]
+        at = model.find("@", at + 1)
+    return model, None
+
+
+def base_url_problem(url: str) -> str | None:
+    """Why `url` cannot be a base URL (not http or https, no host, spaces), or None."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        return f"{url!r} is not a URL (use {BASE_URL_FORMS})"
+    if parts.scheme not in ("http", "https"):
+        return f"{url!r} is not an http or https URL (use {BASE_URL_FORMS})"
+    if not parts.hostname or any(c.isspace() for c in url):
+        return f"{url!r} has no host (use {BASE_URL_FORMS})"
+    return None
+
+
+def env_base_url(name: str, env: Mapping[str, str] | None = None) -> str | None:
+    """The provider's *_BASE_URL variable, when set; SpecError naming it when it is invalid."""
+    var = BASE_URL_ENV.get(name)
+    value = (os.environ if env is None else env).get(var or "") or None
+    if value is not None and (problem := base_url_problem(value)):
+        raise SpecError(f"{var}: {problem}")
+    return value
+
+
 def _check_base_url(name: str, model: str, spec: str) -> None:
-    """Validate the "@http://..." part of a model, if any (openai only)."""
-    from urllib.parse import urlsplit
-
-    from igentai_tui.providers.openai import split_model
-
+    """Validate the "@URL" part of a model, if any (openai only)."""
     bare, url = split_model(model)
     if url is None:
-        if "@http" in model:
-            raise SpecError(f"missing model before the base URL in {spec!r}")
         return
     if name not in BASE_URL_PROVIDERS:
-        env = {"anthropic": "ANTHROPIC_BASE_URL", "gemini": "GEMINI_BASE_URL"}.get(name)
-        hint = f" (set {env} instead)" if env else ""
+        hint = f" (set {BASE_URL_ENV[name]} instead)" if name in BASE_URL_ENV else ""
         raise SpecError(f"a base URL in the spec is only for openai, not {name!r}{hint}")
     parts = urlsplit(url)
     if parts.username or parts.password:  # the spec is stored with the run: no secrets in it
         raise SpecError("put the key in OPENAI_API_KEY or `igentai keys set openai`, not the URL")
-    if not parts.hostname or any(c.isspace() for c in url):
-        raise SpecError(f"invalid base URL {url!r} in {spec!r} (e.g. http://localhost:11434/v1)")
+    if problem := base_url_problem(url):
+        raise SpecError(f"invalid base URL in {spec!r}: {problem}")
     if not bare:
         raise SpecError(f"missing model before the base URL in {spec!r}")
 
@@ -121,15 +166,17 @@ def _make_remote(name: str, model: str) -> Provider:
         raise SpecError(str(exc)) from None
     settings = config.get(name, {})
     prices = parse_price_overrides(config.get("prices"))
-    base_url = settings.get("base_url")
+    # The spec's URL, else the config file's (checked with the file), else the environment's.
+    base_url = split_model(model)[1] or settings.get("base_url") or env_base_url(name)
     timeout = float(settings.get("timeout", DEFAULT_TIMEOUT_S))
     api_key = keys.get_key(name)
     try:
         if name == "openai":
-            from igentai_tui.providers.openai import OpenAIProvider, split_model
+            from igentai_tui.providers.openai import OpenAIProvider
 
-            url = split_model(model)[1] or base_url
-            return OpenAIProvider(api_key=api_key, base_url=url, timeout=timeout, prices=prices)
+            return OpenAIProvider(
+                api_key=api_key, base_url=base_url, timeout=timeout, prices=prices
+            )
         if name == "anthropic":
             from igentai_tui.providers.anthropic import AnthropicProvider
 

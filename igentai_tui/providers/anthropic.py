@@ -35,7 +35,7 @@ from igentai_tui.providers.errors import (
     short,
 )
 from igentai_tui.providers.prices import context_window_of, price_of
-from igentai_tui.providers.transport import ReplyTooLarge, guard_hooks
+from igentai_tui.providers.transport import ReplyTooLarge, guard
 
 KEY_ENV = "ANTHROPIC_API_KEY"
 DEFAULT_CONTEXT = 200_000
@@ -67,9 +67,7 @@ class AnthropicProvider:
             base_url=self.base_url,
             timeout=timeout,
             max_retries=0,  # one retry loop: the producer's (see docs/providers.md)
-            http_client=anthropic.DefaultHttpxClient(
-                timeout=timeout, event_hooks=guard_hooks(timeout)
-            ),
+            http_client=guard(anthropic.DefaultHttpxClient(timeout=timeout), timeout),
         )
 
     def close(self) -> None:
@@ -82,7 +80,7 @@ class AnthropicProvider:
         return context_window_of(model, DEFAULT_CONTEXT)
 
     def price(self, model: str) -> tuple[float, float] | None:
-        return price_of(model, self._prices)
+        return price_of(self.name, model, self._prices)
 
     def complete(self, request: CompletionRequest) -> Completion:
         # 1.0 is the API's default; this SDK has no `temperature` argument, so any other

@@ -7,6 +7,7 @@ owns the one retry policy and acts on the error's kind.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Protocol, runtime_checkable
 
@@ -123,9 +124,15 @@ class Provider(Protocol):
         ...
 
 
-def list_price(provider: object, model: str) -> tuple[float, float] | None:
-    """`model`'s list price in USD per million input and output tokens, from the provider's
-    optional `price(model)`; None when it has none or does not know."""
+def list_price(
+    provider: object, model: str, prices: Mapping[str, Sequence[float]] | None = None
+) -> tuple[float, float] | None:
+    """`model`'s price in USD per million input and output tokens: the run's own (`prices`,
+    from --price, by arm label `provider:model`), else the provider's optional `price(model)`;
+    None when neither knows it."""
+    own = (prices or {}).get(f"{getattr(provider, 'name', '')}:{model}")
+    if own is not None:
+        return float(own[0]), float(own[1])
     price = getattr(provider, "price", None)
     return price(model) if price else None
 

@@ -41,7 +41,7 @@ from igentai_tui.providers.errors import (
     short,
 )
 from igentai_tui.providers.prices import context_window_of, price_of
-from igentai_tui.providers.transport import ReplyTooLarge, guard_hooks
+from igentai_tui.providers.transport import ReplyTooLarge, guard
 
 KEY_ENV = "GEMINI_API_KEY"
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
@@ -101,11 +101,13 @@ class GeminiProvider:
         self.base_url = base
         self._key = api_key
         self._prices = prices or {}
-        self._client = httpx.Client(
-            timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
-            headers={"x-goog-api-key": api_key, "content-type": "application/json"},
-            follow_redirects=False,
-            event_hooks=guard_hooks(timeout),
+        self._client = guard(
+            httpx.Client(
+                timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
+                headers={"x-goog-api-key": api_key, "content-type": "application/json"},
+                follow_redirects=False,
+            ),
+            timeout,
         )
 
     def close(self) -> None:
@@ -118,7 +120,7 @@ class GeminiProvider:
         return context_window_of(model, DEFAULT_CONTEXT)
 
     def price(self, model: str) -> tuple[float, float] | None:
-        return price_of(model, self._prices)
+        return price_of(self.name, model, self._prices)
 
     def complete(self, request: CompletionRequest) -> Completion:
         model = request.model.removeprefix("models/")

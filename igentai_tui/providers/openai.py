@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import openai
 
+from igentai_tui.providers import split_model
 from igentai_tui.providers.base import (
     AuthenticationFailed,
     BadResponse,
@@ -35,7 +36,7 @@ from igentai_tui.providers.errors import (
     short,
 )
 from igentai_tui.providers.prices import context_window_of, price_of
-from igentai_tui.providers.transport import ReplyTooLarge, guard_hooks
+from igentai_tui.providers.transport import ReplyTooLarge, guard
 
 KEY_ENV = "OPENAI_API_KEY"
 OFFICIAL_HOST = "api.openai.com"
@@ -43,17 +44,6 @@ PLACEHOLDER_KEY = "no-key-needed"
 DEFAULT_CONTEXT = 128_000
 LOCAL_DEFAULT_CONTEXT = 8_192
 _REASONING_PREFIXES = ("o1", "o3", "o4", "gpt-5")
-
-
-def split_model(model: str) -> tuple[str, str | None]:
-    """Split a base URL off a model: "llama3.1@http://host/v1" -> ("llama3.1", "http://host/v1").
-
-    A plain model name gives (name, None)."""
-    for marker in ("@http://", "@https://"):
-        i = model.find(marker)
-        if i > 0:
-            return model[:i], model[i + 1 :]
-    return model, None
 
 
 def is_official(base_url: str | None) -> bool:
@@ -91,9 +81,7 @@ class OpenAIProvider:
             base_url=base_url,
             timeout=timeout,
             max_retries=0,  # one retry loop: the producer's (see docs/providers.md)
-            http_client=openai.DefaultHttpxClient(
-                timeout=timeout, event_hooks=guard_hooks(timeout)
-            ),
+            http_client=guard(openai.DefaultHttpxClient(timeout=timeout), timeout),
         )
 
     def close(self) -> None:
@@ -109,7 +97,7 @@ class OpenAIProvider:
         return context_window_of(split_model(model)[0], default)
 
     def price(self, model: str) -> tuple[float, float] | None:
-        return price_of(split_model(model)[0], self._prices)
+        return price_of(self.name, split_model(model)[0], self._prices)
 
     def complete(self, request: CompletionRequest) -> Completion:
         model = split_model(request.model)[0]

@@ -1,13 +1,15 @@
 """Prices per model, in USD per million tokens (input, output), and model context windows.
 
-The table is dated: prices change, so check the providers' price pages and override any entry
-in the config file (see docs/providers.md):
+Prices come from `genai-prices` (pydantic/genai-prices): an offline, dated table of the major
+providers' list prices, kept up to date by its maintainers and shipped with the package (no
+network access). What it does not know (a local model, a new name) can be priced by the user:
+`--price PROVIDER:MODEL=IN/OUT` for a run, or the config file for every run (docs/providers.md):
 
     [prices]
-    "gpt-4o-mini" = [0.15, 0.60]
+    "llama3.1" = [0, 0]
 
-A model that is not in the table (nor in the config file) has no price: its cost is shown as
-unknown, never guessed.
+A model priced by neither has no price: its cost is shown as unknown, never guessed, and a cost
+limit (`--max-cost`) with such a model is refused before the run starts.
 """
 
 from __future__ import annotations
@@ -18,31 +20,8 @@ from typing import TypeVar
 
 T = TypeVar("T")
 
-PRICES_AS_OF = "2025-10-01"
-"""When the table below was compiled (standard, non-batch, non-cached, short-prompt tiers)."""
-
-PRICES: dict[str, tuple[float, float]] = {
-    # OpenAI
-    "gpt-4o-mini": (0.15, 0.60),
-    "gpt-4o": (2.50, 10.00),
-    "gpt-4.1": (2.00, 8.00),
-    "gpt-4.1-mini": (0.40, 1.60),
-    "gpt-4.1-nano": (0.10, 0.40),
-    "gpt-5": (1.25, 10.00),
-    "gpt-5-mini": (0.25, 2.00),
-    "gpt-5-nano": (0.05, 0.40),
-    # Anthropic
-    "claude-haiku-4-5": (1.00, 5.00),
-    "claude-sonnet-4-5": (3.00, 15.00),
-    "claude-sonnet-4-0": (3.00, 15.00),
-    "claude-3-5-haiku": (0.80, 4.00),
-    "claude-opus-4-1": (15.00, 75.00),
-    # Google Gemini (prompts up to 200k tokens for the pro tier)
-    "gemini-2.5-flash": (0.30, 2.50),
-    "gemini-2.5-flash-lite": (0.10, 0.40),
-    "gemini-2.5-pro": (1.25, 10.00),
-    "gemini-2.0-flash": (0.10, 0.40),
-}
+CATALOGUE_PROVIDERS = {"openai": "openai", "anthropic": "anthropic", "gemini": "google"}
+"""igentai's provider names -> genai-prices' provider ids."""
 
 CONTEXT_WINDOWS: dict[str, int] = {
     "gpt-4o-mini": 128_000,
@@ -104,15 +83,32 @@ def parse_price_overrides(raw: object) -> dict[str, tuple[float, float]]:
     return out
 
 
+def catalogue_price(provider: str, model: str) -> tuple[float, float] | None:
+    """The list price genai-prices knows for `provider`'s `model` today (standard tier, short
+    prompts), or None."""
+    vendor = CATALOGUE_PROVIDERS.get(provider)
+    if vendor is None:
+        return None
+    from genai_prices import Usage, calc_price
+
+    try:  # the price of 1,000 tokens each way: below every long-prompt tier
+        found = calc_price(Usage(input_tokens=1000, output_tokens=1000), model, provider_id=vendor)
+    except LookupError:
+        return None
+    return float(found.input_price * 1000), float(found.output_price * 1000)
+
+
 def price_of(
-    model: str, overrides: Mapping[str, tuple[float, float]] | None = None
+    provider: str, model: str, overrides: Mapping[str, tuple[float, float]] | None = None
 ) -> tuple[float, float] | None:
-    """(USD per million input tokens, per million output tokens), or None when unknown."""
+    """(USD per million input tokens, per million output tokens) of `provider`'s `model`: the
+    config file's `[prices]` first, then genai-prices; None when neither knows it."""
+    name = model.strip().lower().removeprefix("models/")
     if overrides:
-        found = _lookup(overrides, model)
+        found = _lookup(overrides, name)
         if found is not None:
             return found
-    return _lookup(PRICES, model)
+    return catalogue_price(provider, name)
 
 
 def context_window_of(model: str, default: int) -> int:

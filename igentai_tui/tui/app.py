@@ -28,6 +28,7 @@ from igentai_tui.cli import (
     Exit,
     RunRequest,
     UsageError,
+    build_providers,
     resume_settings,
     run_request,
 )
@@ -37,7 +38,7 @@ from igentai_tui.engine.orchestrator import Orchestrator, RunResult, RunSettings
 from igentai_tui.engine.routing import scored_per
 from igentai_tui.engine.sanitize import display_text
 from igentai_tui.output import OutputError, OutputFile, repair
-from igentai_tui.providers import SpecError, make_provider
+from igentai_tui.providers import make_provider
 from igentai_tui.providers.base import Provider, list_price
 from igentai_tui.redact import redact
 from igentai_tui.store import RunRow, Store, StoreError
@@ -117,17 +118,10 @@ class IgentaiApp(App[int]):
 
     async def _drive(self, request: RunRequest) -> None:
         """Open everything, run to the end, close everything."""
-        s = request.settings
-        seed = s.seed if s.seed is not None else 0
         try:
-            providers = {
-                a.label: self._provider_factory(
-                    a.provider, a.model, seed=seed + i, clock=self.clock
-                )
-                for i, a in enumerate(s.arms)
-            }
-        except SpecError as exc:
-            self._fail(Exit.USAGE, f"--providers: {exc}")
+            providers = build_providers(request.settings, self.clock, self._provider_factory)
+        except UsageError as exc:
+            self._fail(Exit.USAGE, str(exc))
             return
         try:
             output = OutputFile(request.output)
@@ -382,5 +376,5 @@ def run_tui(args: argparse.Namespace) -> int:
 
 def _per(s: RunSettings, providers: Mapping[str, Provider]) -> str:
     """What adaptive routing scores the run's arms on, in words."""
-    prices = [list_price(providers.get(arm.label), arm.model) for arm in s.arms]
+    prices = [list_price(providers.get(arm.label), arm.model, s.prices) for arm in s.arms]
     return scored_per(s.optimize, prices)

@@ -18,6 +18,7 @@ from typing import Any
 
 MAX_DELAY_S = 10.0
 DRIP_BYTES = 16
+HEADER_PAD = 100  # bytes of padding in a trickled head: ~200 bytes in all
 
 
 class _Quiet(ThreadingHTTPServer):
@@ -37,6 +38,7 @@ class Reply:
     delay: float = 0.0  # seconds to wait before answering (bounded by MAX_DELAY_S)
     content_type: str = "application/json"
     drip: float = 0.0  # seconds between DRIP_BYTES pieces of the body (a slow trickle)
+    header_drip: float = 0.0  # seconds between single bytes of the status line and headers
     cut: int | None = None  # send only this many bytes of the body, then hang up
     reset: bool = False  # hang up with a TCP reset (before any reply when `cut` is None)
 
@@ -66,6 +68,7 @@ class FakeServer:
     def __init__(self) -> None:
         self.queue: deque[Reply] = deque()
         self.requests: list[Seen] = []
+        self.heads: list[list[int]] = []  # trickled heads: [bytes sent so far, bytes in all]
         self._lock = threading.Lock()
         self._closing = threading.Event()
         outer = self
@@ -158,7 +161,20 @@ class FakeServer:
             h.send_header("content-length", str(len(payload)))
             for name, value in reply.headers.items():
                 h.send_header(name, value)
-            h.end_headers()
+            if reply.header_drip:  # the head, one byte at a time, then the body as scripted
+                h.send_header("x-trickle", "." * HEADER_PAD)
+                head = b"".join(h._headers_buffer) + b"\r\n"  # type: ignore[attr-defined]
+                h._headers_buffer = []  # type: ignore[attr-defined]
+                progress = [0, len(head)]  # bytes sent so far, of the whole head
+                with self._lock:
+                    self.heads.append(progress)
+                while progress[0] < len(head):
+                    if self._closing.wait(reply.header_drip):
+                        return
+                    h.wfile.write(head[progress[0] : progress[0] + 1])
+                    progress[0] += 1
+            else:
+                h.end_headers()
             body = payload if reply.cut is None else payload[: reply.cut]
             if reply.drip:
                 for i in range(0, len(body), DRIP_BYTES):
