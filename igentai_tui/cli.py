@@ -162,6 +162,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--duration", type=_duration, metavar="TIME", help="e.g. 90s, 5m, 1h")
     p.add_argument("--until-saturated", action="store_true", help="stop when exhausted")
     p.add_argument(
+        "--no-verify",
+        dest="verify",
+        action="store_false",
+        default=None,
+        help="write entries at once, unchecked (default: each is verified first; docs/usage.md)",
+    )
+    p.add_argument(
         "--routing",
         choices=STRATEGIES,
         help="how requests are spread over the providers (default adaptive; see docs/routing.md)",
@@ -252,6 +259,7 @@ def run_request(args: argparse.Namespace, stored: dict[str, Any] | None = None) 
         optimize=getattr(args, "optimize", None) or stored.get("optimize", "cost"),
         weights=weights,
         prices=prices,
+        verify=stored.get("verify", True) if (v := getattr(args, "verify", None)) is None else v,
     )
     output = args.output or Path(stored.get("output_path") or "output.txt")
     db = args.db or default_db_path()

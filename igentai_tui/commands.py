@@ -24,9 +24,12 @@ from igentai_tui.engine.prompts import short_partition
 from igentai_tui.engine.sanitize import clean_control
 from igentai_tui.store import (
     BUSY_TIMEOUT_MS,
+    CONFIRMED,
     IN_FLIGHT,
     INTERRUPTED,
+    MERGED,
     SCHEMA_VERSION,
+    STATUSES,
     explain_error,
     parse_utc,
 )
@@ -34,7 +37,10 @@ from igentai_tui.store import (
 UNANSWERED = (IN_FLIGHT, INTERRUPTED)  # the calls whose input tokens are estimated
 
 FORMATS = ("txt", "csv", "jsonl", "md")
-PROVENANCE = ("provider", "model", "producer", "partition", "first_seen", "times_proposed")
+PROVENANCE = (
+    "provider", "model", "producer", "partition", "first_seen", "times_proposed", "status",
+    "merged_into",
+)  # fmt: skip
 
 
 class CommandError(Exception):
@@ -162,6 +168,7 @@ def _runs(con: sqlite3.Connection) -> list[dict[str, Any]]:
             (r["id"],),
         ).fetchone()
         entries = con.execute("SELECT count(*) FROM entries WHERE run_id = ?", (r["id"],))
+        states = _states(con, r["id"])
         sessions = _sessions(con, r)
         out.append(
             {
@@ -173,12 +180,23 @@ def _runs(con: sqlite3.Connection) -> list[dict[str, Any]]:
                 "status": r["status"],
                 "stop_reason": r["stop_reason"],
                 "entries": entries.fetchone()[0],
+                **states,
                 "requests": calls[0],
                 "tokens": calls[1],
                 "cost_usd": calls[2] if calls[3] == calls[0] else None,
             }
         )
     return out
+
+
+def _states(con: sqlite3.Connection, run_id: int) -> dict[str, int]:
+    """How many of a run's entries are confirmed, pending, rejected, merged."""
+    counts = dict(
+        con.execute(
+            "SELECT status, count(*) FROM entries WHERE run_id = ? GROUP BY 1", (run_id,)
+        ).fetchall()
+    )
+    return {s: counts.get(s, 0) for s in STATUSES}
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -252,14 +270,23 @@ def _md_cell(value: object) -> str:
 HEADER_LINES = {"txt": 0, "jsonl": 0, "csv": 1, "md": 2}
 
 
-def export_text(con: sqlite3.Connection, run_id: int, fmt: str, provenance: bool) -> str:
-    """A run's entries in the order found, as txt, csv, jsonl or md (a table); every format
-    is safe to open: csv cells cannot run as formulas, md cannot render links or HTML."""
+def export_text(
+    con: sqlite3.Connection,
+    run_id: int,
+    fmt: str,
+    provenance: bool,
+    statuses: Sequence[str] = (CONFIRMED,),
+) -> str:
+    """A run's entries with one of `statuses` (confirmed ones by default: output.txt's) in the
+    order found, as txt, csv, jsonl or md (a table); every format is safe to open: csv cells
+    cannot run as formulas, md cannot render links or HTML."""
+    marks = ",".join("?" * len(statuses))
     rows = con.execute(
         "SELECT text, first_provider AS provider, first_model AS model, "
-        "first_producer AS producer, partition, first_seen, times_proposed "
-        "FROM entries WHERE run_id = ? ORDER BY id",
-        (run_id,),
+        "first_producer AS producer, partition, first_seen, times_proposed, status, "
+        "(SELECT m.text FROM entries m WHERE m.id = e.merged_into) AS merged_into "
+        f"FROM entries e WHERE run_id = ? AND status IN ({marks}) ORDER BY id",
+        (run_id, *statuses),
     ).fetchall()
     cols = ("text", *PROVENANCE) if provenance else ("text",)
     if fmt == "txt":
@@ -297,8 +324,8 @@ def write_export(text: str, target: Path, db: Path, *, force: bool = False) -> N
 
 
 def export_run(db: Path, run_id: int, fmt: str, target: Path, provenance: bool = True) -> int:
-    """Export a run to a file through a read-only connection (works during the run); the
-    number of entries written. Used by the TUI's export dialog."""
+    """Export a run's confirmed entries to a file through a read-only connection (works
+    during the run); the number of entries written. Used by the TUI's export dialog."""
     con = open_readonly(db)
     try:
         text = export_text(con, run_id, fmt, provenance)
@@ -311,13 +338,75 @@ def export_run(db: Path, run_id: int, fmt: str, target: Path, provenance: bool =
 def cmd_export(args: argparse.Namespace) -> int:
     con = open_readonly(args.db)
     run = resolve_run(con, args.run)
-    text = export_text(con, run["id"], args.format, args.with_provenance)
+    statuses = _statuses(args.status)
+    text = export_text(con, run["id"], args.format, args.with_provenance, statuses)
     if args.output is None or str(args.output) == "-":
         sys.stdout.write(text)
         return 0
     write_export(text, args.output, args.db, force=args.force)
     n = text.count("\n") - HEADER_LINES[args.format]
     print(f"wrote {n} entries to {args.output}", file=sys.stderr)
+    return 0
+
+
+def _statuses(text: str) -> tuple[str, ...]:
+    """The entry states `--status` names ("confirmed,pending", "all")."""
+    names = [x.strip().lower() for x in text.split(",") if x.strip()]
+    if "all" in names:
+        return STATUSES
+    unknown = [x for x in names if x not in STATUSES]
+    if unknown or not names:
+        raise CommandError(
+            f"--status {text!r}: use one or more of {', '.join(STATUSES)}, or all"
+        )
+    return tuple(dict.fromkeys(names))
+
+
+def cmd_merges(args: argparse.Namespace) -> int:
+    """List the entries merged into another (variants, aliases), or undo one."""
+    if args.undo is not None:
+        return _unmerge(args)
+    con = open_readonly(args.db)
+    run = resolve_run(con, args.run)
+    rows = con.execute(
+        "SELECT e.id, e.text, m.text AS into_text, e.decided_call_id FROM entries e "
+        "JOIN entries m ON m.id = e.merged_into WHERE e.run_id = ? AND e.status = ? "
+        "ORDER BY e.id",
+        (run["id"], MERGED),
+    ).fetchall()
+    if args.json:
+        print(json.dumps([dict(r) for r in rows], indent=2, ensure_ascii=False))
+        return 0
+    if not rows:
+        print("no merges in this run")
+        return 0
+    print(_table(["id", "entry", "merged into", "by call"],
+                 [(r["id"], _short(r["text"], 50), _short(r["into_text"], 50),
+                   r["decided_call_id"] or "learned") for r in rows]))  # fmt: skip
+    print(f"\nundo one: igentai merges {run['uid'][:8]} --undo ID (then export again)")
+    return 0
+
+
+def _unmerge(args: argparse.Namespace) -> int:
+    """Make a merged entry an entry of its own again (confirmed)."""
+    con = open_readonly(args.db)
+    run = resolve_run(con, args.run)
+    con.close()
+    try:
+        db = sqlite3.connect(args.db, timeout=BUSY_TIMEOUT_MS / 1000)
+        with db:
+            done = db.execute(
+                "UPDATE entries SET status = ?, merged_into = NULL WHERE id = ? AND run_id = ? "
+                "AND status = ? RETURNING text",
+                (CONFIRMED, args.undo, run["id"], MERGED),
+            ).fetchone()
+        db.close()
+    except sqlite3.Error as exc:
+        raise CommandError(f"cannot undo the merge in {args.db}: {exc}") from None
+    if done is None:
+        raise CommandError(f"entry {args.undo} of this run is not a merged entry")
+    print(f"{done[0]} is an entry of its own again (confirmed); output.txt is not rewritten: "
+          f"igentai export {run['uid'][:8]} gives the list", file=sys.stderr)  # fmt: skip
     return 0
 
 
@@ -377,6 +466,7 @@ def run_stats(con: sqlite3.Connection, run: sqlite3.Row) -> dict[str, Any]:
         "topic": run["topic"],
         "status": run["status"],
         "entries": observed,
+        "states": _states(con, run["id"]),
         "active_s": active,
         "sessions": sessions,
         "providers": group("provider || ':' || model"),
@@ -391,8 +481,10 @@ def cmd_stats(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(stats, indent=2, ensure_ascii=False))
         return 0
+    st = stats["states"]
     print(f"run {stats['run_id']} · {_short(stats['topic'], 60)} · {stats['status']} · "
-          f"{stats['entries']:,} entries")  # fmt: skip
+          f"{st['confirmed']:,} confirmed, {st['pending']:,} pending, {st['rejected']:,} "
+          f"rejected, {st['merged']:,} merged")  # fmt: skip
     if len(stats["sessions"]) > 1:
         print()
         rows = [
@@ -432,8 +524,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
                 )
     c = stats["coverage"]
     if c["chao1"]:
-        print(f"\ncoverage: ~{c['completeness']:.0%} of an estimated {c['chao1']:,.0f} "
-              f"(± {c['chao1_sd']:,.0f}); Good-Turing {c['good_turing']:.1%}")  # fmt: skip
+        print(f"\nproposal counts: Chao1 {c['chao1']:,.0f} (± {c['chao1_sd']:,.0f}) entries, "
+              f"Good-Turing {c['good_turing']:.1%} (see docs/metrics.md)")  # fmt: skip
     return 0
 
 
@@ -467,7 +559,20 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--with-provenance", action="store_true")
     e.add_argument("--output", "-o", type=Path, help="file (default: stdout)")
     e.add_argument("--force", action="store_true", help="overwrite an existing file")
+    e.add_argument(
+        "--status",
+        default=CONFIRMED,
+        metavar="STATES",
+        help="entries to export: confirmed (default, what output.txt holds), pending, "
+        "rejected, merged, comma-separated, or all",
+    )
     e.set_defaults(func=cmd_export)
+    m = sub.add_parser("merges", help="entries merged into another (variants), or undo one")
+    db(m)
+    m.add_argument("run", help="run id, unique prefix, or last")
+    m.add_argument("--undo", type=int, metavar="ID", help="make entry ID an entry of its own")
+    m.add_argument("--json", action="store_true")
+    m.set_defaults(func=cmd_merges)
     s = sub.add_parser("stats", help="figures of a run")
     db(s)
     s.add_argument("run", help="run id, unique prefix, or last")
@@ -481,7 +586,7 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-COMMANDS = ("runs", "export", "stats", "path")
+COMMANDS = ("runs", "export", "stats", "merges", "path")
 
 
 def main(argv: Sequence[str]) -> int:

@@ -21,15 +21,19 @@ PROGRESS_EVERY_S = 5.0
 
 
 def progress_line(snap: Snapshot) -> str:
-    """One line of progress: unique, per minute, requests, tokens, coverage."""
+    """One line of progress: entries confirmed (pending, rejected), new per minute, requests,
+    tokens, the estimate of how complete the list is."""
     t = snap.total
     cov = snap.coverage
     est = ""
-    if cov.chao1 is not None and cov.completeness is not None:
-        est = f" · ~{cov.completeness:.0%} of ≈{cov.chao1:,.0f} (±{cov.chao1_sd or 0:,.0f})"
+    if cov.estimated_total and cov.completeness is not None:
+        est = f" · ~{cov.completeness:.0%} of ≈{cov.estimated_total:,.0f}"
     m, s = divmod(int(snap.elapsed_s), 60)
+    states = f"{snap.confirmed:,} confirmed"
+    if snap.pending or snap.rejected:
+        states += f" (+{snap.pending:,} pending, {snap.rejected:,} rejected)"
     return (
-        f"[{m:02d}:{s:02d}] {snap.unique:,} unique · {t.unique_per_min:,}/min · "
+        f"[{m:02d}:{s:02d}] {states} · {t.unique_per_min:,} new/min · "
         f"{t.requests:,} requests · {t.input_tokens + t.output_tokens:,} tokens"
         f"{' · ' + str(t.errors) + ' errors' if t.errors else ''}{est}"
     )
@@ -45,6 +49,10 @@ def summary(result: RunResult, request: RunRequest) -> dict[str, object]:
         "status": result.status,
         "stop_reason": result.reason,
         "unique": snap.unique,
+        "confirmed": snap.confirmed,
+        "pending": snap.pending,
+        "rejected": snap.rejected,
+        "merged": snap.merged,
         "requests": t.requests,
         "errors": t.errors,
         "input_tokens": t.input_tokens,

@@ -161,7 +161,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
 # it (or it is found to name an entry already there: MERGED into it). Runs before migration 6,
 # and runs without verification, store CONFIRMED entries.
 PENDING, CONFIRMED, REJECTED, MERGED = "pending", "confirmed", "rejected", "merged"
-STATUSES = (PENDING, CONFIRMED, REJECTED, MERGED)
+STATUSES = (CONFIRMED, PENDING, REJECTED, MERGED)
 # Migrations are applied by number, each once, whatever else a file already has: a branch's
 # migration applies independently of the others.
 SCHEMA_VERSION = max(number for number, _, _ in MIGRATIONS)
@@ -313,6 +313,7 @@ class RunState:
     partitions: list[PartitionRow]
     seen: list[tuple[str, str, str, int]]  # (partition, text, loose, times proposed)
     states: list[tuple[str, int]] = field(default_factory=list)  # (status, entries)
+    checks: int = 0  # verification requests among `requests`
 
 
 def _chunks(seq: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
@@ -520,11 +521,16 @@ class Store:
         states = await c.execute_fetchall(
             "SELECT status, count(*) FROM entries WHERE run_id = ? GROUP BY 1", (run_id,)
         )
+        checks = await c.execute_fetchall(
+            "SELECT count(*) FROM calls WHERE run_id = ? AND prompt_version LIKE 'verify%'",
+            (run_id,),
+        )
         requests, tin, tout, cost = rows[0]
         return RunState(
             freq, requests, tin, tout, cost, [PartitionRow(*r) for r in parts],
             [tuple(r) for r in seen],  # type: ignore[misc]
             [tuple(r) for r in states],  # type: ignore[misc]
+            checks[0][0],
         )  # fmt: skip
 
     async def idle_since(self, run_id: int) -> str | None:
@@ -570,9 +576,10 @@ class Store:
         )
 
     async def entry_texts(self, run_id: int) -> list[str]:
-        """Every entry of a run, in the order it was found."""
+        """The confirmed entries of a run (what output.txt holds), in the order found."""
         rows = await self._conn.execute_fetchall(
-            "SELECT text FROM entries WHERE run_id = ? ORDER BY id", (run_id,)
+            "SELECT text FROM entries WHERE run_id = ? AND status = ? ORDER BY id",
+            (run_id, CONFIRMED),
         )
         return [r[0] for r in rows]
 

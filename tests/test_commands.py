@@ -21,7 +21,7 @@ from igentai_tui.engine.normalize import Forms
 from igentai_tui.engine.orchestrator import Arm, Limits, Orchestrator, RunSettings
 from igentai_tui.output import OutputFile
 from igentai_tui.providers.sim import SimProvider
-from igentai_tui.store import IN_FLIGHT, Batch, CallRecord, Store
+from igentai_tui.store import IN_FLIGHT, Batch, CallRecord, Store, Verdicts
 
 
 async def make_db(tmp: Path) -> None:
@@ -71,7 +71,14 @@ def test_runs_json_matches_the_db(db: Path, capsys: pytest.CaptureFixture[str]) 
         (rid,) = q(db, "SELECT id FROM runs WHERE uid = ?", r["id"])[0]
         assert r["entries"] == q(db, "SELECT count(*) FROM entries WHERE run_id = ?", rid)[0][0]
         assert r["requests"] == q(db, "SELECT count(*) FROM calls WHERE run_id = ?", rid)[0][0]
-    assert runs[0]["requests"] == 6 and runs[0]["status"] == "completed"
+    # --max-requests 6 asks six times for entries, then checks what they found
+    (checks,) = q(db, "SELECT count(*) FROM calls WHERE run_id = 1 AND prompt_version LIKE "
+                  "'verify%'")[0]  # fmt: skip
+    assert checks >= 1 and runs[0]["requests"] == 6 + checks
+    assert runs[0]["status"] == "completed"
+    assert runs[0]["confirmed"] + runs[0]["pending"] + runs[0]["rejected"] + runs[0][
+        "merged"
+    ] == runs[0]["entries"]
     code, out, _ = run(capsys, "runs", "--db", str(db))
     assert code == 0 and runs[0]["id"] in out and "Paris attractions" in out
 
@@ -81,6 +88,59 @@ def test_export_txt_is_output_txt(db: Path, capsys: pytest.CaptureFixture[str]) 
     code, out, _ = run(capsys, "export", first[:5], "--db", str(db))
     assert code == 0
     assert out == (db.parent / "output1.txt").read_text(encoding="utf-8")
+
+
+def test_export_status_chooses_the_entry_states(
+    db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (rid,) = q(db, "SELECT id FROM runs ORDER BY id")[0]
+    first = q(db, "SELECT uid FROM runs ORDER BY id")[0][0]
+    every = [t for (t,) in q(db, "SELECT text FROM entries WHERE run_id = ? ORDER BY id", rid)]
+    confirmed = [t for (t,) in q(db, "SELECT text FROM entries WHERE run_id = ? AND status = "
+                                     "'confirmed' ORDER BY id", rid)]  # fmt: skip
+    assert confirmed and len(confirmed) < len(every)  # some were rejected or merged
+    code, out, _ = run(capsys, "export", first[:5], "--status", "all", "--db", str(db))
+    assert code == 0 and out.splitlines() == every
+    code, out, _ = run(capsys, "export", first[:5], "--db", str(db))
+    assert code == 0 and out.splitlines() == confirmed
+    code, out, _ = run(capsys, "export", first[:5], "-f", "jsonl", "--with-provenance",
+                       "--status", "rejected,merged", "--db", str(db))  # fmt: skip
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and {r["status"] for r in rows} <= {"rejected", "merged"}
+    assert all(r["merged_into"] for r in rows if r["status"] == "merged")
+    code, _, err = run(capsys, "export", first[:5], "--status", "maybe", "--db", str(db))
+    assert code == 2 and "confirmed, pending, rejected, merged" in err
+
+
+def test_a_merge_can_be_listed_and_undone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async def make() -> None:
+        store = await Store.open(tmp_path / "m.db")
+        run_row = await store.create_run("Provinces", {}, None, 1.8e9)
+        call = CallRecord(1, "sim", "m", 1.8e9)
+        out = await store.record(run_row.id, [Batch(call, [
+            Forms("Harare", "harare", "harare"),
+            Forms("Harare Province", "harare province", "harare province"),
+        ])])  # fmt: skip
+        a, b = (e.id for e in out[0].new)
+        await store.decide(run_row.id, Verdicts(merged=[(b, a)]))
+        await store.close()
+
+    asyncio.run(make())
+    db = tmp_path / "m.db"
+    code, out, _ = run(capsys, "merges", "last", "--db", str(db))
+    assert code == 0 and "Harare Province" in out and "Harare" in out
+    code, out, _ = run(capsys, "merges", "last", "--json", "--db", str(db))
+    (merge,) = json.loads(out)
+    assert merge["into_text"] == "Harare"
+    code, _, err = run(capsys, "merges", "last", "--undo", str(merge["id"]), "--db", str(db))
+    assert code == 0 and "of its own again" in err
+    assert q(db, "SELECT status, merged_into FROM entries WHERE id = ?", merge["id"]) == [
+        ("confirmed", None)
+    ]
+    code, _, err = run(capsys, "merges", "last", "--undo", str(merge["id"]), "--db", str(db))
+    assert code == 2 and "not a merged entry" in err
 
 
 def test_export_formats_and_provenance(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -112,8 +172,12 @@ def test_stats_json_matches_the_db(db: Path, capsys: pytest.CaptureFixture[str])
     stats = json.loads(out)
     (rid,) = q(db, "SELECT id FROM runs WHERE uid = ?", uid)[0]
     arm = stats["providers"]["sim:instant"]
-    assert arm["requests"] == 6
+    (checks,) = q(db, "SELECT count(*) FROM calls WHERE run_id = ? AND prompt_version LIKE "
+                  "'verify%'", rid)[0]  # fmt: skip
+    assert arm["requests"] == 6 + checks
     assert arm["new"] == q(db, "SELECT count(*) FROM entries WHERE run_id = ?", rid)[0][0]
+    states = dict(q(db, "SELECT status, count(*) FROM entries WHERE run_id = ? GROUP BY 1", rid))
+    assert {k: v for k, v in stats["states"].items() if v} == states
     assert stats["coverage"]["observed"] == arm["new"]
     assert run(capsys, "stats", uid, "--db", str(db))[0] == 0
 

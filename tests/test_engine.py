@@ -57,11 +57,17 @@ async def run(
     producers: int = 3,
     on_event: Callable[[Orchestrator, Event], None] | None = None,
     partitions: bool = True,
+    verify: bool | None = None,
 ) -> tuple[RunResult, Orchestrator, list[Event]]:
+    """Run the engine on `providers`; verification is on when every provider is the sim (the
+    scripted ones answer every prompt with a list)."""
     arms = [Arm(*label.split(":", 1)) for label in providers]
+    if verify is None:
+        verify = all(isinstance(p, SimProvider) for p in providers.values())
     settings = RunSettings(
-        "Paris attractions", arms, producers=producers, limits=limits, seed=1, partitions=partitions
-    )
+        "Paris attractions", arms, producers=producers, limits=limits, seed=1,
+        partitions=partitions, verify=verify,
+    )  # fmt: skip
     store = await Store.open(tmp_path / "igentai.db")
     output = OutputFile(tmp_path / "output.txt")
     orc = Orchestrator(settings, store, providers, output, grace_s=5)  # type: ignore[arg-type]
@@ -81,9 +87,10 @@ async def run(
     return result, orc, events
 
 
-def db_texts(tmp_path: Path) -> list[str]:
+def db_texts(tmp_path: Path, status: str = "confirmed") -> list[str]:
     con = sqlite3.connect(tmp_path / "igentai.db")
-    rows = [r[0] for r in con.execute("SELECT text FROM entries ORDER BY id")]
+    rows = [r[0] for r in con.execute("SELECT text FROM entries WHERE status = ? ORDER BY id",
+                                      (status,))]  # fmt: skip
     con.close()
     return rows
 
@@ -93,24 +100,30 @@ async def test_sim_run_stores_exactly_the_unique_limit(tmp_path: Path) -> None:
     result, _orc, events = await run(tmp_path, {"sim:instant": sim}, Limits(max_unique=150))
     assert result.status == "completed" and "unique" in result.reason
     texts = db_texts(tmp_path)
-    assert len(texts) == 150 == result.snapshot.unique
+    assert len(texts) == 150 == result.snapshot.confirmed  # the limit counts confirmed entries
     assert len({key_of(t) for t in texts}) == 150
-    assert (tmp_path / "output.txt").read_text().splitlines() == texts
+    lines = (tmp_path / "output.txt").read_text().splitlines()
+    assert sorted(lines) == sorted(texts)
     published = [e.text for ev in events if isinstance(ev, NewEntries) for e in ev.entries]
-    assert published == texts
+    assert published == lines  # what front ends are shown is output.txt, in its order
     assert isinstance(events[-1], RunEnded)
 
 
 async def test_request_limit_is_exact_and_calls_are_recorded(tmp_path: Path) -> None:
     sim = SimProvider("instant", seed=4)
     result, _, _ = await run(tmp_path, {"sim:instant": sim}, Limits(max_requests=12))
-    assert result.snapshot.total.requests == 12
     con = sqlite3.connect(tmp_path / "igentai.db")
     n, new, tokens = con.execute(
-        "SELECT count(*), sum(new), sum(input_tokens) FROM calls"
+        "SELECT count(*), sum(new), sum(input_tokens) FROM calls "
+        "WHERE prompt_version NOT LIKE 'verify%'"
     ).fetchone()
+    (checks,) = con.execute("SELECT count(*) FROM calls WHERE prompt_version LIKE 'verify%'")
+    pending = con.execute("SELECT count(*) FROM entries WHERE status = 'pending'").fetchone()[0]
     con.close()
+    # twelve requests for entries, then what they found is checked before the run ends
     assert n == 12 and new == result.snapshot.unique and tokens > 0
+    assert checks[0] >= 1 and result.snapshot.total.requests == 12 + checks[0]
+    assert pending == result.snapshot.pending
 
 
 async def test_context_carries_newest_entries_within_budget(tmp_path: Path) -> None:
@@ -221,7 +234,7 @@ async def test_stop_before_any_reply_is_clean(tmp_path: Path) -> None:
         tmp_path, {"sim:default": sim}, Limits(max_unique=100), on_event=stop_at_once
     )
     assert result.status == "stopped"
-    assert (tmp_path / "output.txt").read_text().splitlines() == db_texts(tmp_path)
+    assert sorted((tmp_path / "output.txt").read_text().splitlines()) == sorted(db_texts(tmp_path))
 
 
 async def test_coverage_estimate_tracks_the_truth(tmp_path: Path) -> None:
@@ -286,22 +299,25 @@ async def test_a_burst_of_429s_lowers_concurrency_then_others_go_on(tmp_path: Pa
 async def test_until_saturated_splits_the_topic_and_stops_when_every_partition_is_done(
     tmp_path: Path,
 ) -> None:
-    from igentai_tui.engine.orchestrator import SATURATED
     from igentai_tui.providers.sim import universe_for
 
     sim = SimProvider("instant", seed=3)
     limits = Limits(max_requests=5000, until_saturated=True)
     result, _, _ = await run(tmp_path, {"sim:instant": sim}, limits, producers=3)
-    assert (result.status, result.reason) == ("completed", SATURATED)
+    assert result.status == "completed" and result.reason.startswith("saturated:")
     con = sqlite3.connect(tmp_path / "igentai.db")
     parts = dict(con.execute("SELECT name, status FROM partitions"))
-    assert parts[""] == "retired" and len(parts) > 5
-    assert set(parts.values()) <= {"split", "retired"}
+    assert len(parts) > 5
+    if "costs" not in result.reason:  # not stopped by the cost of new entries: all explored
+        assert parts[""] == "retired" and set(parts.values()) <= {"split", "retired"}
     calls = con.execute("SELECT partition, prompt_version, returned FROM calls").fetchall()
-    assert {v for _, v, _ in calls} == {"list-v3", "subtopics-v2"}
+    assert {v for _, v, _ in calls} == {"list-v3", "subtopics-v2", "verify-v1"}
     assert all((p or "") in parts for p, _, _ in calls)  # every call records its partition
     assert all(r == 0 for _, v, r in calls if v == "subtopics-v2")
-    texts = [t for (t,) in con.execute("SELECT text FROM entries")]
+    texts = [t for (t,) in con.execute("SELECT text FROM entries WHERE status = 'confirmed'")]
+    # what is still pending was held: taken for real, but from where inventions abound
+    pending = con.execute("SELECT count(*) FROM entries WHERE status = 'pending'").fetchone()[0]
+    assert pending == result.snapshot.pending < 0.05 * len(texts)
     entry_parts = {p or "" for (p,) in con.execute("SELECT DISTINCT partition FROM entries")}
     assert entry_parts <= set(parts) and len(entry_parts) > 5
     con.close()
@@ -315,6 +331,9 @@ async def test_a_resumed_run_continues_its_partitions(tmp_path: Path) -> None:
     first, _, _ = await run(tmp_path, {"sim:instant": sim}, Limits(max_requests=40), producers=2)
     con = sqlite3.connect(tmp_path / "igentai.db")
     before = dict(con.execute("SELECT name, requests FROM partitions"))
+    plans_before = con.execute(
+        "SELECT count(*) FROM calls WHERE prompt_version = 'subtopics-v2' AND partition IS NULL"
+    ).fetchone()[0]
     con.close()
     assert len(before) > 5
     arms = [Arm("sim", "instant")]
@@ -339,7 +358,7 @@ async def test_a_resumed_run_continues_its_partitions(tmp_path: Path) -> None:
     ).fetchone()[0]
     after = dict(con.execute("SELECT name, requests FROM partitions"))
     con.close()
-    assert plans == 2  # the topic was not split again
+    assert plans == plans_before  # the topic was not split again
     assert set(before) <= set(after)
     assert sum(after.values()) > sum(before.values())
 

@@ -44,14 +44,20 @@ def check_consistent(tmp_path: Path, summary: dict) -> list[str]:
         r[0]
         for r in con.execute("SELECT text FROM entries WHERE run_id = ? ORDER BY id", (run_id,))
     ]
+    confirmed = [
+        r[0]
+        for r in con.execute(
+            "SELECT text FROM entries WHERE run_id = ? AND status = 'confirmed'", (run_id,)
+        )
+    ]
     requests, tokens = con.execute(
         "SELECT count(*), sum(input_tokens + output_tokens) FROM calls WHERE run_id = ?", (run_id,)
     ).fetchone()
     con.close()
     lines = (tmp_path / "output.txt").read_text(encoding="utf-8").splitlines()
-    assert lines == texts
+    assert sorted(lines) == sorted(confirmed)  # output.txt holds the confirmed entries
     assert len({key_of(t) for t in texts}) == len(texts)
-    assert summary["unique"] == len(texts)
+    assert summary["unique"] == len(texts) and summary["confirmed"] == len(confirmed)
     assert summary["requests"] == requests
     assert summary["input_tokens"] + summary["output_tokens"] == tokens
     assert status == summary["status"]
@@ -69,9 +75,10 @@ def test_headless_run_end_to_end(tmp_path: Path) -> None:
         summary["status"] == "completed" and summary["stop_reason"] == "unique-entry limit reached"
     )
     texts = check_consistent(tmp_path, summary)
-    assert len(texts) == 120
+    lines = (tmp_path / "output.txt").read_text(encoding="utf-8").splitlines()
+    assert summary["confirmed"] == len(lines) == 120  # the limit counts confirmed entries
     assert set(summary["producers"]) == {"1", "2", "3", "4"}
-    assert summary["providers"]["sim:fast"]["new"] == 120
+    assert summary["providers"]["sim:fast"]["new"] == len(texts)
     assert "Traceback" not in r.stderr
 
 

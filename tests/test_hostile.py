@@ -86,7 +86,7 @@ def hostile_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Recordi
         output = OutputFile(tmp / "output.txt")
         settings = RunSettings(
             "Paris attractions", [Arm("scripted", "m")], producers=1,
-            limits=Limits(max_requests=3), seed=1, partitions=False,
+            limits=Limits(max_requests=3), seed=1, partitions=False, verify=False,
         )  # fmt: skip
         try:
             orc = Orchestrator(settings, store, {"scripted:m": provider}, output)
@@ -185,7 +185,7 @@ async def test_exports_hold_for_text_the_parser_never_passes(
     md = _export(tmp_path, "md", capsys, "x")
     assert "://" not in md and "www." not in md and "<" not in md and "](" not in md
     assert "\\*\\*bold\\*\\* \\_it\\_ \\`code\\`" in md  # emphasis and code escaped
-    assert all(row.count(" | ") == 6 for row in md.splitlines()[2:])
+    assert all(row.count(" | ") == 8 for row in md.splitlines()[2:])
 
 
 def test_markdown_renders_no_link_image_or_html(
@@ -198,7 +198,7 @@ def test_markdown_renders_no_link_image_or_html(
     assert "\\[bold\\]Eiffel\\[/bold\\] Tower" in out  # escaped, reads the same
     assert "&lt;script&gt;alert\\(1\\)&lt;/script&gt;Opera" in out
     rows = out.splitlines()[2:]
-    assert all(row.count(" | ") == 6 for row in rows)  # a | in the text cannot add a column
+    assert all(row.count(" | ") == 8 for row in rows)  # a | in the text cannot add a column
 
 
 def test_jsonl_and_txt_are_the_stored_text(

@@ -74,10 +74,12 @@ async def run(
     clock = Clock()
     arms = arm if isinstance(arm, list) else [arm]
     providers = {a.label: make_provider(a.provider, a.model, seed=0, clock=clock) for a in arms}
-    # Whole-topic mining: these tests are about the wire path, not about partitions.
+    # Whole-topic mining, unverified: these tests are about the wire path, not about
+    # partitions or verification (the fake servers answer every prompt with a list).
     settings = RunSettings(
-        "Paris attractions", arms, producers=producers, limits=limits, seed=1, partitions=False
-    )
+        "Paris attractions", arms, producers=producers, limits=limits, seed=1, partitions=False,
+        verify=False,
+    )  # fmt: skip
     store = await Store.open(tmp_path / "igentai.db")
     output = OutputFile(tmp_path / "output.txt")
     orc = Orchestrator(settings, store, providers, output, clock=clock, grace_s=5)
@@ -221,6 +223,7 @@ def test_headless_run_over_openai_and_anthropic_until_both_run_out(tmp_path: Pat
                 str(tmp_path / "igentai.db"),
                 "--output",
                 str(tmp_path / "output.txt"),
+                "--no-verify",  # the fake servers answer every prompt with a list
             ],
             cwd=tmp_path,
             env=env,

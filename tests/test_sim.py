@@ -178,7 +178,9 @@ def test_subtopics_request_is_answered_with_the_universe_subtopics() -> None:
     for _ in range(5):
         prompt = subtopics_prompt("Board games", 8)
         text = sim.complete(CompletionRequest("instant", SYSTEM, prompt)).text
-        lines = [x for x in text.split("\n") if x.strip() and not x.rstrip().endswith((":", "!", "."))]
+        lines = [
+            x for x in text.split("\n") if x.strip() and not x.rstrip().endswith((":", "!", "."))
+        ]
         assert 1 <= len(lines) <= 8
         matched = [line for line in lines if u.match_subtopics(line.lstrip("-*•0123456789.) "))]
         assert len(matched) >= len(lines) - 1

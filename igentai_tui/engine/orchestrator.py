@@ -70,6 +70,7 @@ Spawn = Callable[[Callable[[], None], str], None]
 """How a front end starts a producer: call `target` in a new thread named `name`."""
 
 TICK_S = 0.5
+FINISH_S = 30.0  # the most a run spends checking its pending entries once it is to stop
 PARTITIONS_SAVE_S = 1.0
 SATURATED = "saturated: re-planning finds nothing new and little is estimated left"
 TOO_DEAR = "saturated: a new entry now costs {:.0f}x the run's average"
@@ -196,11 +197,14 @@ class Orchestrator:
         self.partitions = Partitions(settings.topic, plan=settings.partitions)
         self._exhausted_noted = False
         self._marginal = Marginal()
-        self.verifier = Verifier(enabled=settings.verify)
+        self.verifier = Verifier(enabled=settings.verify, limit=settings.limits.max_unique)
         # entries decided, until their state is stored
         self._deciding: dict[int, tuple[Pending, str]] = {}
+        self._finishing: tuple[str, str] | None = None  # (status, reason) once finishing
+        self._unstored = 0  # requests assigned whose result is not accounted yet
+        self._finishing_at = 0.0
         self._saved_at = float("-inf")  # when partition rows were last stored
-        self._issued = 0
+        self._asked = 0  # requests for entries or subtopics (--max-requests counts these)
         self._end: tuple[str, str] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._queue: asyncio.Queue[_Item | None] | None = None
@@ -248,7 +252,8 @@ class Orchestrator:
             )
             self.partitions.restore(state.partitions, state.seen)
             self.verifier.restore(await self.store.pending_entries(resume.id))
-            self._issued = state.requests
+            self.verifier.confirmed = self.metrics.confirmed
+            self._asked = state.requests - state.checks
             gap = f" after {span(self.clock.now() - parse_utc(idle))} idle" if idle else ""
             found = sum(n for _, n in state.proposal_counts)
             self._publish(Notice(f"resumed{gap}: {found:,} entries so far", "information"))
@@ -293,6 +298,31 @@ class Orchestrator:
                 p.stop()
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._stopped.set)
+
+    def finish(self, reason: str = "stopped by user", status: str = "stopped") -> None:
+        """End the run once what it found is checked (thread-safe): no new entries are asked
+        for; pending entries get their verification (for at most `FINISH_S`), then the run
+        stops as `stop()` does. Signals and spending limits stop at once instead."""
+        with self._cond:
+            if self._end is not None or self._finishing is not None:
+                return
+            self._finishing = (status, reason)
+            self._finishing_at = self.clock.monotonic()
+            self._cond.notify_all()
+            if self._finished():
+                return
+        self._post(Notice(f"{reason}: checking the entries found before stopping", "information"))
+
+    def _finished(self) -> bool:
+        """While finishing (under the lock): stop once nothing is left to check, or the time
+        is up. True when the run was stopped."""
+        if self._finishing is None:
+            return False
+        late = self.clock.monotonic() - self._finishing_at >= FINISH_S
+        if late or not (self.verifier.waiting or self._unstored):
+            self.stop(self._finishing[1], self._finishing[0])
+            return True
+        return False
 
     def pause(self, pid: int | None = None) -> None:
         """Pause one producer, or all of them when `pid` is None."""
@@ -358,11 +388,16 @@ class Orchestrator:
                         return None  # no usable provider left
                     self._cond.wait(0.25)  # every usable account is at its concurrency cap
                     continue
-                if s.limits.max_requests is not None and self._issued >= s.limits.max_requests:
-                    self._stop_from_thread("request limit reached", "completed")
+                limit = s.limits.max_requests
+                if limit is not None and self._asked >= limit and self._finishing is None:
+                    self.finish("request limit reached", "completed")
+                    continue
+                if self._finished():
                     return None
-                verify = self.verifier.due(idle=False)
-                task = None if verify else self.partitions.next(reopen=not s.limits.until_saturated)
+                verify = self.verifier.due(idle=self._finishing is not None)
+                task = None
+                if not verify and self._finishing is None:
+                    task = self.partitions.next(reopen=not s.limits.until_saturated)
                 verify = verify or (task is None and self.verifier.due(idle=True))
                 if task is not None or verify:
                     if producer.pinned and producer.arm in ready:
@@ -372,11 +407,14 @@ class Orchestrator:
                     check = self.verifier.take(arm) if verify else None
                     if task is not None or check is not None:
                         break
-                if s.limits.until_saturated and (why := self._saturated()):
+                if s.limits.until_saturated and self._finishing is None and (
+                    why := self._saturated()
+                ):
                     self._stop_from_thread(why, "completed")
                     return None
                 self._cond.wait(0.25)  # a split is being planned, or entries checked
-            self._issued += 1
+            self._asked += check is None
+            self._unstored += 1
             self._inflight[_account(arm)] += 1
             provider = self.providers[arm]
             model = arm.split(":", 1)[1]
@@ -445,11 +483,8 @@ class Orchestrator:
                 if was and not self.verifier.enabled:
                     self._post(Notice(VERIFY_OFF_NOTICE, "warning"))
             else:
-                room = None
-                if (limit := self.settings.limits.max_unique) is not None:
-                    room = max(0, limit - self.verifier.confirmed)
                 decisions = self.verifier.verdict(
-                    check, *parsed, room=room, real_share=self.partitions.estimated_real
+                    check, *parsed, real_share=self.partitions.estimated_real
                 )
             self._cond.notify_all()
         return self._hold(decisions), parsed is not None
@@ -500,6 +535,20 @@ class Orchestrator:
             self._post(Notice(f"could not store a request before sending it: {error}", "error"))
             self._stop_from_thread(f"database error: {error}", "failed")
         return call.id is not None
+
+    def unsent(self, a: Assignment) -> None:
+        """A request that was not sent (its row could not be stored): release what it held."""
+        with self._cond:
+            self._unstored -= 1
+            self._inflight[_account(a.arm)] -= 1
+            if a.check is not None:
+                self.verifier.failed(a.check)
+            else:
+                p = self.partitions.by_name[a.partition or ""]
+                self.partitions.released(p, a.plan)
+                if a.plan:
+                    self.partitions.plan_failed(p)
+            self._cond.notify_all()
 
     def submit(self, batch: Batch, assignment: Assignment) -> None:
         """Hand a batch to the ingest loop and wait until it is stored (or the run ends)."""
@@ -646,7 +695,10 @@ class Orchestrator:
             self.metrics.estimated_total = self._estimate()
             self._publish(MetricsUpdated(self.metrics.snapshot(now)))
             if limits.duration_s is not None and now - self.metrics.started >= limits.duration_s:
-                self.stop("duration reached", "completed")
+                self.finish("duration reached", "completed")
+            if self._finishing is not None:
+                with self._cond:
+                    self._finished()
 
     async def _ingest(self) -> None:
         assert self._queue is not None
@@ -732,6 +784,7 @@ class Orchestrator:
             if v is not None:
                 decided += [*v.confirmed, *v.rejected, *(i for i, _ in v.merged)]
             with self._cond:  # a partition counts as busy until its result is in
+                self._unstored -= 1
                 listing = a.check is None and not a.plan
                 if listing and call.error_kind is None:
                     if verifying:
@@ -854,6 +907,9 @@ class Orchestrator:
             self.stop("token limit reached", "completed")
         elif lim.max_cost is not None and t.cost_usd >= lim.max_cost:
             self.stop("cost limit reached", "completed")
+        elif self._finishing is not None:
+            with self._cond:
+                self._finished()
         elif not self._exhausted_noted:
             with self._lock:
                 saturated = self._saturated()

@@ -128,6 +128,7 @@ class Producer:
         clock = self._orc.clock
         call = self._started(a, clock.now())
         if not self._orc.begin(call):  # its row is not stored: the request is not sent
+            self._orc.unsent(a)
             return
         t0 = clock.monotonic()
         try:

@@ -83,8 +83,9 @@ class Decisions:
 class Verifier:
     """The pending entries of a run and the policy that decides them."""
 
-    def __init__(self, enabled: bool = True) -> None:
+    def __init__(self, enabled: bool = True, limit: int | None = None) -> None:
         self.enabled = enabled
+        self.limit = limit  # the most entries confirmed in all (a unique-entry limit)
         self.pending: dict[int, Pending] = {}  # id -> entry, in arrival order
         self._queue: dict[int, Pending] = {}  # pending and not being checked, in order
         self.variants = Variants()
@@ -146,7 +147,8 @@ class Verifier:
         vouched = e.held and partition not in e.parts
         e.arms.add(arm)
         e.parts.add(partition)
-        if (len(e.arms) >= AGREE_ARMS or vouched) and not e.pairs and not e.checking:
+        full = self.limit is not None and self.confirmed >= self.limit
+        if (len(e.arms) >= AGREE_ARMS or vouched) and not e.pairs and not e.checking and not full:
             self._drop(e)
             out.confirmed.append(e)
             self.confirmed += 1
@@ -197,11 +199,10 @@ class Verifier:
         check: Check,
         doubted: set[int],
         same: set[int],
-        room: int | None = None,
         real_share: Callable[[str | None, int, int], float] | None = None,
     ) -> Decisions:
         """Apply a verification reply: `doubted` candidates (0-based) are rejected, the others
-        confirmed (at most `room` more, the rest stay pending); a pair answered `same` merges
+        confirmed (up to `limit` in all, the rest stay pending); a pair answered `same` merges
         its variant into the other entry, and each answer teaches the pair's affix.
 
         A verifier also takes some inventions for real, most of all its own. An entry it
@@ -231,7 +232,7 @@ class Verifier:
             elif n in doubted:
                 out.rejected.append(e)
                 self.rejected += 1
-            elif room is not None and len(out.confirmed) >= room:
+            elif self.limit is not None and self.confirmed >= self.limit:
                 self._queue[e.id] = e  # over the unique-entry limit: stays pending
                 continue
             elif (

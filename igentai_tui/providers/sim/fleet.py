@@ -27,7 +27,10 @@ from .provider import SimProvider
 # Three arms of different quality, for the routing tests and benchmark: `strong` knows the whole
 # topic but is slow and dear, `fast` answers 6x faster and knows 60%, `cheap` costs 1/60 of
 # `strong` and knows 15% (the weak profile).
-_D, _W = PROFILES["default"], PROFILES["weak"]
+# Recall is not limited by focus here: the fleet asks for the whole topic, and what it measures
+# is how arms that know more or less compare.
+_D = replace(PROFILES["default"], recall_depth=None)
+_W = replace(PROFILES["weak"], recall_depth=None)
 DEMO_ARMS: dict[str, SimParams] = {
     "sim:strong": replace(
         _D, rpm_limit=None, knowledge=1.0, honour=0.97, invent_rate=0.01,

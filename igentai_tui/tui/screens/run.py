@@ -52,6 +52,7 @@ class Controls(Protocol):
     def add_producer(self, arm: str | None = None) -> int | None: ...
     def remove_producer(self, pid: int) -> bool: ...
     def stop(self, reason: str = ..., status: str = ...) -> None: ...
+    def finish(self, reason: str = ..., status: str = ...) -> None: ...
 
 
 def producer_rows(
@@ -342,7 +343,7 @@ class RunScreen(Screen[None]):
         if not self.running:
             return
         self.stopping = True
-        self.controls.stop(reason)
+        self.controls.finish(reason)
         self._after()
 
     def action_export(self) -> None:
