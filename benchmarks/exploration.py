@@ -129,19 +129,31 @@ def naive(topic: str, budget: int, params: SimParams, seed: int) -> tuple[float,
 
 
 async def engine(
-    topic: str, params: SimParams, seed: int, producers: int, context: int | None = None
+    topic: str,
+    params: SimParams,
+    seed: int,
+    producers: int,
+    context: int | None = None,
+    models: int = 1,
 ) -> tuple:
-    """The real engine until saturated; returns (result, calls, entries, output lines)."""
+    """The real engine until saturated; returns (result, calls, entries, output lines). With
+    `models` > 1, as many sim models with minds of their own (their inventions and beliefs
+    independent), the engine spreading requests over them."""
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "bench.db"
         store = await Store.open(db)
         output = OutputFile(Path(tmp) / "output.txt")
-        arms = [Arm("sim", "sim")]
+        names = [chr(ord("a") + k) for k in range(models)] if models > 1 else ["sim"]
+        arms = [Arm("sim", n) for n in names]
+        providers = {
+            a.label: sim_for(dataclasses.replace(params, mind=a.model), seed + k)
+            for k, a in enumerate(arms)
+        }
         limits = Limits(max_tokens=CAP, until_saturated=True)
         settings = RunSettings(topic, arms, producers=producers, limits=limits, seed=seed)
         if context is not None:
             settings.context_tokens = context
-        orc = Orchestrator(settings, store, {arms[0].label: sim_for(params, seed)}, output)
+        orc = Orchestrator(settings, store, providers, output)
         result = await orc.run()
         output.close()
         await store.close()
@@ -161,7 +173,7 @@ async def engine(
 
 
 def measure(
-    world: str, producers: int = 5, seed: int = 1, context: int | None = None
+    world: str, producers: int = 5, seed: int = 1, context: int | None = None, models: int = 1
 ) -> Result:
     """Run igentai and the naive loop on one world (or demo topic) and measure both."""
     t0 = time.monotonic()
@@ -176,7 +188,9 @@ def measure(
     universe = universe_for(topic)
     size = len(universe)
     out = Result(world, size)
-    result, calls, entries, lines = asyncio.run(engine(topic, params, seed, producers, context))
+    result, calls, entries, lines = asyncio.run(
+        engine(topic, params, seed, producers, context, models)
+    )
     out.stop = result.reason
     out.requests = len(calls)
     # Coverage of output.txt along the run: an entry counts from the call that confirmed it.
@@ -301,6 +315,9 @@ def main() -> None:
     ap.add_argument("--json", help="also write the figures to this file")
     ap.add_argument("--seed", type=int, default=1, help="the sim's seed (runs differ)")
     ap.add_argument("--context-tokens", type=int, help="igentai's context budget")
+    ap.add_argument(
+        "--models", type=int, default=1, help="sim models with minds of their own (default 1)"
+    )
     args = ap.parse_args()
     if args.topic:
         worlds = args.topic
@@ -311,7 +328,7 @@ def main() -> None:
     t0 = time.monotonic()
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         futures = [
-            pool.submit(measure, w, args.producers, args.seed, args.context_tokens)
+            pool.submit(measure, w, args.producers, args.seed, args.context_tokens, args.models)
             for w in worlds
         ]
         results = []

@@ -100,7 +100,7 @@ async def run_storm(tmp_path: Path, s: Storming, sim_seconds: float, per_arm: in
     # which tests/test_routing.py covers); simulated time passes only in their backoffs.
     settings = RunSettings("Stars", arms, producers=per_arm * len(arms),
                            limits=Limits(duration_s=sim_seconds), seed=3,
-                           routing="fixed")  # fmt: skip
+                           routing="fixed", verify=False)  # fmt: skip
     store = await Store.open(tmp_path / "igentai.db")
     output = OutputFile(tmp_path / "output.txt")
     events: list[Event] = []

@@ -16,13 +16,13 @@ class Marginal:
 
     def __init__(
         self,
-        factor: float = MARGINAL_COST,
-        share: float = MARGINAL_SHARE,
-        calls: int = MARGINAL_CALLS,
+        factor: float | None = None,
+        share: float | None = None,
+        calls: int | None = None,
     ) -> None:
-        self.factor = factor
-        self.share = share
-        self.min_calls = calls
+        self.factor = MARGINAL_COST if factor is None else factor
+        self.share = MARGINAL_SHARE if share is None else share
+        self.min_calls = MARGINAL_CALLS if calls is None else calls
         self.calls = 0
         self.tokens = 0
         self.found = 0
