@@ -74,7 +74,6 @@ FINISH_S = 30.0  # the most a run spends checking its pending entries once it is
 PARTITIONS_SAVE_S = 1.0
 SATURATED = "saturated: re-planning finds nothing new and little is estimated left"
 TOO_DEAR = "saturated: a new entry now costs {:.0f}x the run's average"
-SATURATION_LEFT = 0.10  # the topic may be exhausted once less than this is estimated unfound
 # One line in the TUI's status line (a run set to stop when the topic looks exhausted,
 # --until-saturated, stops here instead of saying it).
 EXHAUSTED_NOTICE = (
@@ -614,24 +613,17 @@ class Orchestrator:
     # -- internals -------------------------------------------------------------------------
 
     def _saturated(self) -> str | None:
-        """Whether the topic is exhausted (under the lock): every partition is done and the
-        estimate of what is left unfound is under `SATURATION_LEFT` of the topic (while it is
-        not, retired partitions are looked at again: `Partitions.replan`); or the cost of a
-        new entry over the last requests has risen to `MARGINAL_COST` times the run's
-        average."""
+        """Whether the topic is exhausted (under the lock): `Partitions.settle` says so, counting
+        confirmed entries; or the cost of a new entry over the last requests has risen to
+        `MARGINAL_COST` times the run's average."""
         if self.verifier.waiting:  # what is found counts once it is checked
             return None
         if self._marginal.exhausted():
             return TOO_DEAR.format(self._marginal.ratio())
-        parts = self.partitions
-        while parts.exhausted():
-            if not parts.switch_facet():
-                found = self.metrics.confirmed
-                left = parts.unfound()
-                if left < SATURATION_LEFT * (found + left) or not parts.replan():
-                    return SATURATED
+        settled = self.partitions.settle(self.metrics.confirmed)
+        if settled == "reopened":
             self._cond.notify_all()
-        return None
+        return SATURATED if settled == "exhausted" else None
 
     def _arm_disabled(self, arm: str) -> bool:
         return _account(arm) in self._disabled

@@ -34,8 +34,6 @@ from igentai_tui.store import PartitionRow
 
 RETIRE_YIELD = 0.10  # a partition whose recent yield falls below this is dry
 RETIRE_NEW = 5  # ... or whose latest request found fewer new entries than this
-SPLIT_LIST = 80  # a partition that has found more entries than this is split: a model recalls
-# only so much from one focus, long lists are ignored, and cost input tokens on every request
 EWMA = 0.5  # weight of the newest request in the recent yield
 SPLIT_MIN_FOUND = 40  # a dry partition that found at least this many entries is split, not
 # retired: its focus may reach only the best-known of its entries
@@ -70,6 +68,7 @@ RUN_EWMA = 0.05  # weight of the newest request in the run's recent rate
 VERIFIER_DOUBT = 0.02  # real entries a verifier calls not real (assumed; see estimated_real)
 VERIFIER_BELIEF = 0.25  # inventions a verifier takes for real, at most (assumed)
 RETIRED_LEFT = 0.5  # a retired partition is counted half what Chao1 says it left unseen
+SATURATION_LEFT = 0.10  # the topic may be exhausted once less than this is estimated unfound
 GAIN_PRIOR = 0.5  # entries a split finds below a partition, per entry it had found (before
 # any split has shown what this topic's are); see Partitions.unfound
 _AND = re.compile(r"\s*(?:,|&|\band\b|/)\s*", re.IGNORECASE)
@@ -553,6 +552,8 @@ class Partitions:
                 continue
             elsewhere += f.loose in self._named
             names.append(f.text)
+        given = {_key(n) for n in names}
+        names = [n for n in names if not _combines(n, mine | (given - {_key(n)}))]
         if p.plans == 1 or not self.children(p):
             poor = len(names) < MIN_SUBTOPICS or elsewhere * 2 > len(names)
             if poor:
@@ -703,6 +704,21 @@ class Partitions:
     def _sibling_mean(self, p: Partition) -> float:
         kids = [q for q in self._children.get(p.parent or "", ()) if q.requests]
         return sum(q.new for q in kids) / len(kids) if kids else 0.0
+
+    def settle(self, found: float) -> str:
+        """Whether the topic may be declared exhausted, `found` real entries being found:
+        "mining" while any partition is active or a split is pending; otherwise, before
+        "exhausted", a partition that reached a model's recall is split by letters too
+        (`switch_facet`), and while `SATURATION_LEFT` or more of the topic is estimated
+        unfound, retired partitions are looked at again (`replan`): "reopened"."""
+        if not self.exhausted():
+            return "mining"
+        if self.switch_facet():
+            return "reopened"
+        left = self.unfound()
+        if left < SATURATION_LEFT * (found + left) or not self.replan():
+            return "exhausted"
+        return "reopened"
 
     def switch_facet(self) -> bool:
         """Before the topic may be declared exhausted: a partition that had reached as far as
