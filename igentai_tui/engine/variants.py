@@ -6,8 +6,10 @@ Both are affixes: a word before or after a name that is also an entry ("X Provin
 of X", "South X"). Each pair of entries that differ by one affix is a question ("do these name
 the same thing?") that verification asks the model; each answer is evidence about that affix.
 An affix the answers call the same `LEARN` times (and almost never different) folds on sight
-from then on; one they call different is never asked about again. No word list: what folds is
-what this run's answers taught, on this topic.
+from then on; one they call different is never asked about again. An affix is a word in its
+place: "Museum" after a name ("Louvre Museum") is learned apart from "Museum of" before one
+("Museum of London" is not London). No word list: what folds is what this run's answers
+taught, on this topic.
 
 Plain data and decisions; the orchestrator holds the lock.
 """
@@ -58,7 +60,7 @@ class Variants:
     def __init__(self) -> None:
         self._keys: dict[str, int] = {}  # key -> entry id
         self._around: dict[str, list[tuple[int, str]]] = {}  # bare key -> (entry id, affix)
-        self.answers: dict[str, list[int]] = {}  # affix word -> [same, different]
+        self.answers: dict[str, list[int]] = {}  # affix -> [same, different]
 
     def __len__(self) -> int:
         return len(self._keys)
@@ -83,7 +85,7 @@ class Variants:
 
     def decide(self, affix: str) -> str:
         """ "same", "different", or "ask": what the run's answers say of an affix so far."""
-        same, different = self.answers.get(_word(affix), (0, 0))
+        same, different = self.answers.get(affix, (0, 0))
         total = same + different
         if same >= LEARN and different <= LEARN_NOISE * total:
             return "same"
@@ -93,14 +95,14 @@ class Variants:
 
     def learn(self, affix: str, same: bool) -> None:
         """Count one answer about a pair that differs by `affix`."""
-        counts = self.answers.setdefault(_word(affix), [0, 0])
+        counts = self.answers.setdefault(affix, [0, 0])
         counts[0 if same else 1] += 1
 
     def learned(self) -> dict[str, str]:
-        """Affix words settled so far, and what they were settled as."""
+        """Affixes settled so far, and what they were settled as."""
         out = {}
-        for word in self.answers:
-            verdict = self.decide(f"x {word}")
+        for affix in self.answers:
+            verdict = self.decide(affix)
             if verdict != "ask":
-                out[word] = verdict
+                out[affix] = verdict
         return out

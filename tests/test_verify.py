@@ -1,0 +1,110 @@
+"""Entry states and learned variants (engine/verify.py, engine/variants.py), on crafted
+verdicts: no provider, no database."""
+
+from __future__ import annotations
+
+from igentai_tui.engine import verify as V
+from igentai_tui.engine.normalize import forms
+from igentai_tui.engine.prompts import parse_verdict, verify_prompt
+from igentai_tui.engine.variants import LEARN, Variants, affixed
+from igentai_tui.engine.verify import Verifier
+
+
+def add(v: Verifier, first: int, texts: list[str], arm: str = "a:m", part: str | None = None):
+    entries = []
+    for i, t in enumerate(texts):
+        f = forms(t)
+        assert f is not None
+        entries.append((first + i, f.text, f.key))
+    return v.add(entries, arm, part)
+
+
+def test_affixes_around_a_name() -> None:
+    assert affixed("harare province") == [("harare", "sfx province"), ("province", "pfx harare")]
+    assert ("harare", "of province") in affixed("province of the harare")
+    assert affixed("harare") == []
+
+
+def test_an_affix_pairs_both_orders_with_the_bare_name() -> None:
+    v = Variants()
+    assert v.add(1, "harare") == []
+    [p] = v.add(2, "harare province")
+    assert (p.variant, p.entry, p.affix) == (2, 1, "sfx province")
+    pairs = v.add(3, "province of harare")
+    assert {p.entry for p in pairs} == {1, 2}  # the bare name and the other order
+
+
+def test_an_affix_folds_once_answers_settle_it_and_only_in_its_place() -> None:
+    v = Variants()
+    for _ in range(LEARN - 1):
+        v.learn("sfx province", True)
+    assert v.decide("sfx province") == "ask"
+    v.learn("sfx province", True)
+    assert v.decide("sfx province") == "same"
+    assert v.decide("of province") == "ask"  # "Province of X" is learned on its own
+    for _ in range(LEARN):
+        v.learn("pfx south", False)
+    assert v.decide("pfx south") == "different"
+    v.learn("sfx county", True)
+    v.learn("sfx county", False)
+    v.learn("sfx county", True)
+    v.learn("sfx county", True)
+    assert v.decide("sfx county") == "ask"  # contrary answers: keep asking
+
+
+def test_agreement_between_two_models_confirms_one_models_repeats_do_not() -> None:
+    v = Verifier()
+    add(v, 1, ["Kabyle", "Zorblax"], arm="a:m")
+    assert not v.hit(2, "a:m", None)  # the same model again, in the same partition
+    out = v.hit(1, "b:m", None)
+    assert [e.id for e in out.confirmed] == [1]
+    assert list(v.pending) == [2]
+
+
+def test_a_batch_is_checked_by_another_model_and_its_verdict_applied() -> None:
+    v = Verifier()
+    add(v, 1, [f"Name {i}" for i in range(V.VERIFY_BATCH - 1)], arm="a:m", part="P")
+    assert not v.due(idle=False)
+    add(v, 200, ["Harare", "Harare Province"], arm="b:m", part="P")
+    assert v.due(idle=False)
+    check = v.take("a:m")
+    assert check is not None
+    assert check.entries[0].arms == {"b:m"}  # proposed by the other model: checked first
+    assert [(a, b) for _, a, b in check.pairs] == [("Harare Province", "Harare")]
+    prompt = verify_prompt("Subdivisions", [e.text for e in check.entries],
+                           [(a, b) for _, a, b in check.pairs])  # fmt: skip
+    assert "Harare Province" in prompt
+    out = v.verdict(check, doubted={2}, same={0})
+    assert [e.text for e in out.rejected] == [check.entries[2].text]
+    assert [(e.text, into) for e, into in out.merged] == [("Harare Province", 200)]
+    assert len(out.confirmed) == len(check.entries) - 2
+    assert not v.pending
+
+
+def test_an_entry_vouched_for_by_nothing_from_a_mostly_invented_partition_is_held() -> None:
+    v = Verifier()
+    add(v, 1, ["Qorvath", "Belinor"], part="deep")
+    check = v.take("b:m")
+    assert check is not None
+    out = v.verdict(check, doubted=set(), same=set(), real_share=lambda *_: 0.3)
+    assert not out and v.held == 2 and v.waiting == 0  # held: not waited for
+    out = v.hit(1, "a:m", "another partition")
+    assert [e.id for e in out.confirmed] == [1]
+
+
+def test_unreadable_replies_turn_verification_off_and_confirm_what_waits() -> None:
+    v = Verifier()
+    add(v, 1, ["A one", "A two"])
+    for n in range(V.FAIL_LIMIT):
+        check = v.take("a:m")
+        assert check is not None
+        out = v.unreadable(check)
+        assert bool(out) == (n == V.FAIL_LIMIT - 1)
+    assert not v.enabled and not v.pending and v.confirmed == 2
+    assert [e.id for e in add(v, 3, ["A three"]).confirmed] == [3]  # unchecked from now on
+
+
+def test_a_verdict_reply_is_read_by_number_and_anything_else_is_unreadable() -> None:
+    doubted, same = parse_verdict("Not real: 2, 5\nSame: 1\n", 6, 2) or (None, None)
+    assert doubted == {1, 4} and same == {0}
+    assert parse_verdict("I cannot help with that.", 6, 2) is None
