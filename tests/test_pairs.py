@@ -27,7 +27,6 @@ FALSE_MERGES_BASELINE = 7
 MISSED_DUPLICATES_BASELINE = 34
 
 
-
 class Pair(NamedTuple):
     category: str
     same: bool
@@ -64,7 +63,7 @@ def affix(p: Pair) -> str | None:
 
 
 def outcome(p: Pair, pairs: list[Pair]) -> str:
-    """"key", "learned" (folded by an affix learned from the rest of its category),
+    """ "key", "learned" (folded by an affix learned from the rest of its category),
     "asked" (left to the verifier), "apart" (no layer sees it)."""
     if merged(p):
         return "key"
@@ -73,9 +72,8 @@ def outcome(p: Pair, pairs: list[Pair]) -> str:
         return "apart"
     run = Variants()
     for q in pairs:
-        if q is not p and q.category == p.category and (a := affix(q)) is not None:
-            if a == word:
-                run.learn(a, q.same)
+        if q is not p and q.category == p.category and affix(q) == word:
+            run.learn(word, q.same)
     return {"same": "learned", "different": "apart", "ask": "asked"}[run.decide(word)]
 
 
