@@ -42,9 +42,14 @@ from igentai_tui.engine.throttle import Throttle
 from igentai_tui.output import OutputFile
 from igentai_tui.providers.base import (
     CompletionRequest,
+    ConnectionFailed,
+    ContextTooLong,
+    Overloaded,
     Provider,
     ProviderError,
     RateLimited,
+    ServerError,
+    Timeout,
     list_price,
 )
 from igentai_tui.store import (
@@ -68,6 +73,15 @@ EXHAUSTED_NOTICE = (
     "the topic looks exhausted: new entries are now mostly repeats and inventions (stop the run)"
 )
 MAX_BATCHES_PER_TRANSACTION = 256
+# An arm whose requests fail this many times in a row (no success between; transient errors
+# neither count nor reset the count) is dropped for the run: a wrong model name, a 404, a reply
+# that never parses. Such a request is refused before any generation, so 8 cost next to nothing;
+# a healthy arm that sends a bad reply one time in four (the fault storm's servers) would be
+# dropped by mistake about once in 65,000 requests (4^8).
+MAX_FAILURES_IN_A_ROW = 8
+# Errors that say nothing about the arm itself: the server's state of the moment. (Too long a
+# context has its own remedy in the producer; key and quota errors disable the account at once.)
+TRANSIENT = (RateLimited, Overloaded, ServerError, Timeout, ConnectionFailed, ContextTooLong)
 
 
 def _account(arm: str) -> str:
@@ -174,7 +188,8 @@ class Orchestrator:
         self.producers: dict[int, Producer] = {}
         self._next_pid = 1
         self.all_paused = False
-        self._disabled: dict[str, str] = {}  # account (see _account) -> why
+        self._disabled: dict[str, str] = {}  # account (see _account) or arm -> why
+        self._failing: Counter[str] = Counter()  # arm -> failures in a row (see TRANSIENT)
         self.partitions = Partitions(settings.topic, plan=settings.partitions)
         self._exhausted_noted = False
         self._saved_at = float("-inf")  # when partition rows were last stored
@@ -426,6 +441,7 @@ class Orchestrator:
             self._inflight[account] -= 1
             if batch.call.error_kind is None:
                 self._throttle.succeeded(account, self.clock.monotonic(), len(self.producers))
+                self._failing.pop(assignment.arm, None)
             self._cond.notify_all()
         while not self._slots.acquire(timeout=0.1):
             if self._end is not None:
@@ -449,16 +465,28 @@ class Orchestrator:
                 many = "request" if cap == 1 else "requests"
                 self._post(Notice(f"{account} keeps rate-limiting: at most {cap} {many} at once"))
             return
-        if not exc.disables_provider:
+        if exc.disables_provider:
+            self._disable(account, str(exc))
+            return
+        if isinstance(exc, TRANSIENT):
             return
         with self._lock:
-            if account in self._disabled:
+            self._failing[a.arm] += 1
+            failures = self._failing[a.arm]
+        if failures >= MAX_FAILURES_IN_A_ROW:
+            why = f"{failures} requests in a row failed, the last: {exc.kind}: {exc}"
+            self._disable(a.arm, why)
+
+    def _disable(self, what: str, why: str) -> None:
+        """Take an account or an arm out of the run; end the run when nothing usable is left."""
+        with self._lock:
+            if what in self._disabled:
                 return
-            self._disabled[account] = str(exc)
+            self._disabled[what] = why
             usable = self._least_used_arm() is not None
-        self._post(Notice(f"{account} disabled for this run: {exc}", "error"))
+        self._post(Notice(f"{what} disabled for this run: {why}", "error"))
         if not usable:
-            self._stop_from_thread(f"no usable provider: {account}: {exc}", "failed")
+            self._stop_from_thread(f"no usable provider: {what}: {why}", "failed")
 
     def producer_changed(self, producer: Producer) -> None:
         self._post(
@@ -482,7 +510,7 @@ class Orchestrator:
     # -- internals -------------------------------------------------------------------------
 
     def _arm_disabled(self, arm: str) -> bool:
-        return _account(arm) in self._disabled
+        return arm in self._disabled or _account(arm) in self._disabled
 
     def _throttled(self, arm: str) -> bool:
         account = _account(arm)
