@@ -337,7 +337,20 @@ class Store:
             raise StoreError(f"{self.path} is an SQLite database but not an igentai one")
         for pragma in (*WRITER_PRAGMAS, "foreign_keys = ON"):
             await c.execute(f"PRAGMA {pragma}")
+        await self._check_writable()
         await self._migrate(bool(tables))
+
+    async def _check_writable(self) -> None:
+        """Fail at the start, not at the run's first write, when the file cannot be written (a
+        read-only file or file system): a write in a transaction that is rolled back."""
+        c = self._conn
+        await c.execute("BEGIN IMMEDIATE")
+        try:
+            version = (await c.execute_fetchall("PRAGMA user_version"))[0][0]
+            await c.execute(f"PRAGMA user_version = {int(version)}")
+        finally:
+            with contextlib.suppress(sqlite3.Error):  # keep the write's error, not ROLLBACK's
+                await c.execute("ROLLBACK")
 
     async def _migrate(self, existing: bool) -> None:
         c = self._conn
@@ -795,8 +808,13 @@ def explain_error(path: Path, exc: sqlite3.DatabaseError) -> str:
     text = str(exc)
     if "locked" in text or "busy" in text:
         return f"database {path} is locked by another process; try again when it is done"
-    if "readonly" in text or "unable to open" in text:
-        return f"cannot write database {path}: {text}"
+    if "readonly" in text:
+        return (
+            f"cannot write database {path}: it is read-only ({text}); make it writable, or "
+            "give another file with --db"
+        )
+    if "unable to open" in text:
+        return f"cannot write database {path}: {text} (is its folder or file system read-only?)"
     if "not a database" in text or "malformed" in text:
         return f"{path} is not a valid SQLite database ({text})"
     return f"database {path}: {text}"
