@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import os
 import secrets
 import sqlite3
 import threading
@@ -169,6 +170,9 @@ _CACHED_STATEMENTS = 8
 # SQLite's default limit on bound parameters is 32766 (since 3.32); stay well under it.
 _MAX_PARAMS = 30_000
 BUSY_TIMEOUT_MS = 5000  # how long a locked database is waited for before giving up
+# Disk space a run holds back (in `<db>.locks`) and gives back when it ends, so that the rows
+# that end it (its status, the calls still in flight) can be written on a disk it filled.
+RESERVE_BYTES = 1024 * 1024
 
 # `calls.error_kind` of a request sent and not answered yet, and of one whose answer never came
 # because its run stopped or died: both keep the input tokens estimated before sending.
@@ -446,7 +450,8 @@ class Store:
         """Hold the run's lock until this process ends; StoreError if another process has it.
 
         The lock is a POSIX record lock on byte `run.id` of `<db>.locks`: it dies with its
-        process, so a crashed run is free to resume.
+        process, so a crashed run is free to resume. The file also holds `RESERVE_BYTES` of
+        disk space until `release_reserve()`.
         """
         if self._locks is None:
             try:
@@ -454,12 +459,20 @@ class Store:
             except OSError as exc:
                 msg = f"cannot create lock file {self.path}.locks: {exc.strerror}"
                 raise StoreError(msg) from None
+            with contextlib.suppress(OSError):  # a disk already full: nothing to hold back
+                os.posix_fallocate(self._locks.fileno(), 0, RESERVE_BYTES)
         try:
             fcntl.lockf(self._locks.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB, 1, run.id)
         except OSError:
             raise StoreError(
                 f"run {run.uid} is live in another process; stop it first or wait for it to end"
             ) from None
+
+    def release_reserve(self) -> None:
+        """Give back the disk space `lock_run` held: for the rows that end a run."""
+        if self._locks is not None:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._locks.fileno(), 0)
 
     async def reopen_run(self, run_id: int, settings: dict[str, Any], at: float) -> RunRow:
         """Mark a stopped or crashed run running again, with its (possibly new) settings, in a

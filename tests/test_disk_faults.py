@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import sqlite3
 import subprocess
@@ -100,3 +101,82 @@ def test_the_read_only_message_reaches_the_terminal_without_a_traceback(tmp_path
         )  # fmt: skip
     assert p.returncode == 2 and p.stdout == "" and p.stderr.count("\n") == 1
     assert p.stderr.startswith("igentai: error: cannot write database")
+
+
+# -- a full disk -------------------------------------------------------------------------------
+
+BIG = ["--headless", "Stars (sim:50000)", "--providers", "sim:instant", "--producers", "4"]
+
+
+def igentai(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "igentai_tui", *args],
+        cwd=cwd, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+def stored(db: Path) -> tuple[tuple[str, str], list[str], dict[str | None, int]]:
+    """The run's (status, stop reason), its entries, and its calls by error kind."""
+    con = sqlite3.connect(db)
+    (run,) = con.execute("SELECT status, stop_reason FROM runs").fetchall()
+    texts = [r[0] for r in con.execute("SELECT text FROM entries ORDER BY id")]
+    kinds = dict(con.execute("SELECT error_kind, count(*) FROM calls GROUP BY 1").fetchall())
+    con.close()
+    return run, texts, kinds
+
+
+def test_output_on_a_full_disk_fails_the_run_cleanly(tmp_path: Path) -> None:
+    p = igentai(*BIG, "--max-requests", "30", "--db", "i.db", "-o", "/dev/full", cwd=tmp_path)
+    assert p.returncode == 1 and "Traceback" not in p.stderr, p.stderr
+    summary = json.loads(p.stdout)
+    reason = "output error: cannot write output file /dev/full: No space left on device"
+    assert (summary["status"], summary["stop_reason"]) == ("failed", reason)
+    assert "the database holds every entry found" in p.stderr
+    run, texts, kinds = stored(tmp_path / "i.db")
+    assert run == ("failed", reason) and len(texts) == summary["unique"] > 0
+    assert "in_flight" not in kinds
+    # What was stored stays: a resume writes the file out, then goes on.
+    p = igentai("--headless", "--resume", "last", "--max-requests", "35", "--db", "i.db",
+                "-o", "out.txt", cwd=tmp_path)  # fmt: skip
+    assert p.returncode == 0, p.stderr
+    assert f"{len(texts)} entries restored" in p.stderr
+    lines = (tmp_path / "out.txt").read_text().splitlines()
+    assert lines[: len(texts)] == texts and lines == stored(tmp_path / "i.db")[1]
+
+
+def test_output_to_dev_null_is_fine(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A device takes the lines but cannot be synced (fsync says EINVAL): not an error."""
+    db = str(tmp_path / "i.db")
+    assert main([*RUN, "--max-requests", "2", "--db", db, "-o", "/dev/null"]) == 0
+    assert json.loads(capsys.readouterr().out)["status"] == "completed"
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 2 MiB tmpfs: a file system that really fills up (mounting needs root)."""
+    where = tmp_path / "disk"
+    where.mkdir()
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(where)],
+                          capture_output=True, text=True)  # fmt: skip
+    if made.returncode != 0:
+        pytest.skip(f"cannot mount a small file system here: {made.stderr.strip()}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=True)
+
+
+def test_the_database_disk_filling_fails_the_run_cleanly(tmp_path: Path, small_disk: Path) -> None:
+    db = small_disk / "i.db"
+    p = igentai(*BIG, "--max-requests", "5000", "--db", str(db), "-o", "out.txt", cwd=tmp_path)
+    assert p.returncode == 1 and "Traceback" not in p.stderr, p.stderr
+    summary = json.loads(p.stdout)
+    assert summary["status"] == "failed"
+    assert summary["stop_reason"] == "database error: database or disk is full"
+    assert summary["requests"] < 5000  # the disk filled before the limit
+    run, texts, kinds = stored(db)
+    assert run == ("failed", "database error: database or disk is full")  # was left running
+    assert "in_flight" not in kinds  # the requests cut short are marked interrupted
+    # What was stored stays, and output.txt holds exactly that.
+    assert len(texts) == summary["unique"] > 0
+    assert (tmp_path / "out.txt").read_text().splitlines() == texts

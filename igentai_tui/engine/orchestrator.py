@@ -39,7 +39,7 @@ from igentai_tui.engine.prompts import (
 )
 from igentai_tui.engine.routing import Outcome, make_router
 from igentai_tui.engine.throttle import Throttle
-from igentai_tui.output import OutputFile
+from igentai_tui.output import OutputError, OutputFile
 from igentai_tui.providers.base import (
     CompletionRequest,
     ConnectionFailed,
@@ -262,12 +262,17 @@ class Orchestrator:
         finally:
             ticker.cancel()
             await self._shutdown(ingest)
+            self.store.release_reserve()  # room for what follows, should the disk be full
             await self._interrupt_calls()
         assert self._end is not None
         status, reason = self._end
         await self._record_routing(self.clock.monotonic(), final=True)
         await self._save_partitions(self.clock.monotonic(), final=True)
-        await self.store.finish_run(self.run_row.id, status, reason, self.clock.now())
+        try:
+            await self.store.finish_run(self.run_row.id, status, reason, self.clock.now())
+        except Exception as exc:  # the run shows as running (crashed) until resumed
+            self._publish(Notice(f"could not store the end of the run: {exc}", "error"))
+            status, reason = "failed", f"{reason}; its end could not be stored: {exc}"
         snap = self.metrics.snapshot(self.clock.monotonic())
         self._publish(MetricsUpdated(snap))
         self._publish(RunEnded(status, reason))
@@ -430,7 +435,7 @@ class Orchestrator:
         if call.id is None:
             error = self.store.start_error
             self._post(Notice(f"could not store a request before sending it: {error}", "error"))
-            self._stop_from_thread(f"database error: {error}", "failed")
+            self._fail(f"database error: {error}")
         return call.id is not None
 
     def submit(self, batch: Batch, assignment: Assignment) -> None:
@@ -597,12 +602,14 @@ class Orchestrator:
             )
         except Exception as exc:
             self._publish(Notice(f"could not store results: {exc}", "error"))
-            self.stop(f"database error: {exc}", "failed")
+            self._fail(f"database error: {exc}")
             for it in items:
                 it.stored.set()
             return
         try:
             await self._account_items(items, outcomes)
+        except OutputError as exc:
+            self._output_failed(exc)
         finally:
             for it in items:
                 it.stored.set()
@@ -724,4 +731,24 @@ class Orchestrator:
         # call_soon keeps FIFO order with the batches producers already handed over.
         self._loop.call_soon(self._queue.put_nowait, None)
         await ingest
-        self.output.sync()
+        try:
+            self.output.sync()
+        except OutputError as exc:
+            self._output_failed(exc)
+
+    def _output_failed(self, exc: OutputError) -> None:
+        """The output file cannot take more (a full disk): the run fails. What was found is
+        stored; the file lags behind the database, and a resume or an export writes it out."""
+        if self._end is None or not self._end[1].startswith("output error"):
+            self._publish(Notice(f"{exc}: stopping; the database holds every entry found "
+                                 "(--resume restores the file, igentai export writes it)",
+                                 "error"))  # fmt: skip
+        self._fail(f"output error: {exc}")
+
+    def _fail(self, reason: str) -> None:
+        """End the run as failed, even when it was already stopping for another reason."""
+        with self._lock:
+            if self._end is not None and self._end[0] == "failed":
+                return
+            self._end = None
+            self.stop(reason, "failed")
