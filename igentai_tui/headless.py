@@ -114,6 +114,9 @@ async def _run(request: RunRequest, clock: Clock) -> tuple[int, dict[str, object
         except StoreError as exc:
             print(f"igentai: error: {exc}", file=sys.stderr)
             return Exit.USAGE, None
+        except OutputError as exc:  # the resume's repair met a full disk: nothing was run
+            print(f"igentai: error: {exc}", file=sys.stderr)
+            return Exit.FAILED, None
         finally:
             await store.close()
     finally:

@@ -69,9 +69,11 @@ def repair(path: Path | str, stored: list[str]) -> int:
     """Bring `path` in line with the stored entries; return how many lines were appended.
 
     A last line cut short by a crash is removed; stored entries the file lacks (compared by
-    key) are appended in the order they were found.
+    key) are appended in the order they were found. OutputError when they cannot be.
     """
     path = Path(path).expanduser()
+    if path.exists() and not path.is_file():  # a device or a pipe (/dev/null): nothing to mend
+        return 0
     present: set[str] = set()
     if path.exists():
         data = path.read_bytes()

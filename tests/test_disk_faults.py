@@ -180,3 +180,20 @@ def test_the_database_disk_filling_fails_the_run_cleanly(tmp_path: Path, small_d
     # What was stored stays, and output.txt holds exactly that.
     assert len(texts) == summary["unique"] > 0
     assert (tmp_path / "out.txt").read_text().splitlines() == texts
+
+
+def test_a_resume_whose_output_disk_is_full_says_so(tmp_path: Path, small_disk: Path) -> None:
+    """The resume's repair of the output file cannot write: one line, exit 1, nothing run."""
+    out = small_disk / "out.txt"
+    p = igentai(*BIG, "--max-requests", "4", "--db", "i.db", "-o", str(out), cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    out.write_text("")  # the file is behind the database ...
+    with contextlib.suppress(OSError), (small_disk / "filler").open("wb") as fh:
+        while True:  # ... and its disk is full
+            fh.write(b"\0" * 65536)
+    before = stored(tmp_path / "i.db")
+    p = igentai("--headless", "--resume", "last", "--db", "i.db", cwd=tmp_path)
+    assert p.returncode == 1 and p.stdout == "" and "Traceback" not in p.stderr, p.stderr
+    assert p.stderr.endswith(f"igentai: error: cannot write output file {out}: No space left on "
+                             "device\n")  # fmt: skip
+    assert stored(tmp_path / "i.db") == before

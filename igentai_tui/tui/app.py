@@ -159,6 +159,9 @@ class IgentaiApp(App[int]):
         except StoreError as exc:
             self._fail(Exit.USAGE, str(exc))
             return
+        except OutputError as exc:  # the repair met a full disk: nothing was run
+            self._fail(Exit.FAILED, str(exc))
+            return
         orc = Orchestrator(s, store, providers, output, clock=self.clock, spawn=self._spawn)
         orc.subscribe(self.model)
         self.orc = orc
