@@ -308,6 +308,7 @@ def run_stats(con: sqlite3.Connection, run: sqlite3.Row) -> dict[str, Any]:
         out = {}
         for r in con.execute(
             f"SELECT {expr} AS g, count(*) AS requests, sum(new) AS new, sum(returned) AS ret, "
+            "sum(rejected) AS rejected, "
             "sum(input_tokens) AS tin, sum(output_tokens) AS tout, sum(cost_usd) AS cost, "
             "count(cost_usd) AS priced, count(error_kind) AS errors, "
             "count(CASE WHEN error_kind = ? THEN 1 END) AS in_flight, "
@@ -320,6 +321,8 @@ def run_stats(con: sqlite3.Connection, run: sqlite3.Row) -> dict[str, Any]:
                 "requests": r["requests"],
                 "new": r["new"],
                 "yield": r["new"] / r["ret"] if r["ret"] else None,
+                # items dropped from replies: too long, junk, or holding a key (docs/reliability)
+                "rejected": r["rejected"],
                 "input_tokens": r["tin"],
                 "output_tokens": r["tout"],
                 "cost_usd": r["cost"] if r["priced"] == r["requests"] else None,
@@ -394,6 +397,9 @@ def cmd_stats(args: argparse.Namespace) -> int:
             if s["errors_by_kind"]:
                 kinds = ", ".join(f"{k} {n}" for k, n in s["errors_by_kind"].items())
                 print(f"  errors of {_short(name, 40)}: {kinds}")
+            if s["rejected"]:
+                print(f"  {_short(name, 40)}: {s['rejected']:,} items of its replies rejected "
+                      "(too long, junk, or holding a key)")  # fmt: skip
             if s["estimated_requests"]:
                 live = f", {s['in_flight']} of them in flight" if s["in_flight"] else ""
                 print(

@@ -190,6 +190,7 @@ class Orchestrator:
         self.all_paused = False
         self._disabled: dict[str, str] = {}  # account (see _account) or arm -> why
         self._failing: Counter[str] = Counter()  # arm -> failures in a row (see TRANSIENT)
+        self._secrets_noted: set[str] = set()  # arms whose replies held a key
         self.partitions = Partitions(settings.topic, plan=settings.partitions)
         self._exhausted_noted = False
         self._saved_at = float("-inf")  # when partition rows were last stored
@@ -417,6 +418,16 @@ class Orchestrator:
         elif made:
             how = "by first letter" if made[0].letters else f"into {len(made)} subtopics"
             self._post(Notice(f"split {where} {how}", "information"))
+
+    def secrets_dropped(self, a: Assignment, n: int) -> None:
+        """A reply held items with a key in them (or shaped like one), dropped: say so, once
+        an arm (they are counted in the calls' `rejected`)."""
+        with self._lock:
+            if a.arm in self._secrets_noted:
+                return
+            self._secrets_noted.add(a.arm)
+        self._post(Notice(f"a reply of {a.arm} held an API key or a key-shaped token: {n} "
+                          "items dropped (counted as rejected; told once)", "error"))  # fmt: skip
 
     def begin(self, call: CallRecord) -> bool:
         """Store `call`'s row, in flight, before its request is sent; wait for the commit.
