@@ -16,6 +16,7 @@ from igentai_tui.engine.orchestrator import Orchestrator, RunResult
 from igentai_tui.engine.sanitize import display_text
 from igentai_tui.output import OutputError, OutputFile, repair
 from igentai_tui.providers import SpecError, make_provider
+from igentai_tui.signals import leave_closed_terminal, stop_signals, terminals
 from igentai_tui.store import RunRow, Store, StoreError
 
 PROGRESS_EVERY_S = 5.0
@@ -123,7 +124,7 @@ async def _run(request: RunRequest, clock: Clock) -> tuple[int, dict[str, object
         output.close()
     code = Exit.OK
     if interrupted:
-        code = Exit.INTERRUPTED
+        code = Exit.HANGUP if interrupted[0] == signal.SIGHUP else Exit.INTERRUPTED
     elif result.status == "failed":
         code = Exit.FAILED
     return code, summary(result, request)
@@ -147,17 +148,21 @@ async def _prepare_resume(store: Store, request: RunRequest) -> RunRow | None:
 
 
 def _on_signals(orc: Orchestrator) -> list[int]:
-    """SIGINT and SIGTERM stop the run cleanly; a second one only repeats that it is stopping."""
+    """SIGINT, SIGTERM and SIGHUP stop the run cleanly; a second one only repeats that it is
+    stopping."""
     seen: list[int] = []
     loop = asyncio.get_running_loop()
+    ttys = terminals()
 
     def handler(signum: int) -> None:
+        if signum == signal.SIGHUP:
+            leave_closed_terminal(ttys)
         if seen:
             print("igentai: still stopping: storing what was found…", file=sys.stderr)
         seen.append(signum)
         orc.stop(f"interrupted by {signal.Signals(signum).name}", "stopped")
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in stop_signals():
         loop.add_signal_handler(sig, handler, sig)
     return seen
 
