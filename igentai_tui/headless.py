@@ -14,6 +14,7 @@ from igentai_tui.engine.events import Event, MetricsUpdated, Notice, RunEnded
 from igentai_tui.engine.metrics import Snapshot
 from igentai_tui.engine.orchestrator import Orchestrator, RunResult
 from igentai_tui.engine.sanitize import display_text
+from igentai_tui.engine.words import count
 from igentai_tui.output import OutputError, OutputFile, repair
 from igentai_tui.providers import SpecError, make_provider
 from igentai_tui.signals import leave_closed_terminal, stop_signals, terminals
@@ -32,7 +33,7 @@ def progress_line(snap: Snapshot) -> str:
     m, s = divmod(int(snap.elapsed_s), 60)
     return (
         f"[{m:02d}:{s:02d}] {snap.unique:,} unique · {t.unique_per_min:,}/min · "
-        f"{t.requests:,} requests · {t.input_tokens + t.output_tokens:,} tokens"
+        f"{count(t.requests, 'request')} · {count(t.input_tokens + t.output_tokens, 'token')}"
         f"{' · ' + str(t.errors) + ' errors' if t.errors else ''}{est}"
     )
 
@@ -140,7 +141,8 @@ async def _prepare_resume(store: Store, request: RunRequest) -> RunRow | None:
     store.lock_run(run)
     added = repair(request.output, await store.entry_texts(run.id))
     if added:
-        print(f"igentai: {request.output} was behind the database: {added} entries restored",
+        restored = count(added, "entry")
+        print(f"igentai: {request.output} was behind the database: {restored} restored",
               file=sys.stderr)  # fmt: skip
     reason = display_text(run.stop_reason or "crashed", 300)  # a stored reason may quote a server
     print(f"igentai: resuming run {run.uid} ({run.status}: {reason})", file=sys.stderr)

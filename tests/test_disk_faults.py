@@ -21,6 +21,7 @@ import pytest
 from test_tui import make_app, until
 
 from igentai_tui.cli import main
+from igentai_tui.engine.words import count
 
 RUN = ["--headless", "Paris attractions", "--providers", "sim:instant"]
 
@@ -139,7 +140,7 @@ def test_output_on_a_full_disk_fails_the_run_cleanly(tmp_path: Path) -> None:
     p = igentai("--headless", "--resume", "last", "--max-requests", "35", "--db", "i.db",
                 "-o", "out.txt", cwd=tmp_path)  # fmt: skip
     assert p.returncode == 0, p.stderr
-    assert f"{len(texts)} entries restored" in p.stderr
+    assert f"{count(len(texts), 'entry')} restored" in p.stderr
     lines = (tmp_path / "out.txt").read_text().splitlines()
     assert lines[: len(texts)] == texts and lines == stored(tmp_path / "i.db")[1]
 

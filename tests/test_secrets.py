@@ -91,13 +91,17 @@ class Servers:
     def __enter__(self) -> Servers:
         for s in (self.openai, self.anthropic, self.gemini):
             s.start()
+        # Two good replies each: the run's first request, wherever it goes, asks for subtopics.
         self.openai.push(Reply(200, oa.completion("Eiffel Tower\nLouvre")))
+        self.openai.push(Reply(200, oa.completion("Musée d'Orsay\nPanthéon")))
         self.openai.push(
             oa.error(401, echoing(OPENAI_KEY), "invalid_request_error", "invalid_api_key")
         )
-        self.anthropic.push(Reply(200, an.message("Panthéon\nSainte-Chapelle")))
+        self.anthropic.push(Reply(200, an.message("Sainte-Chapelle\nPlace des Vosges")))
+        self.anthropic.push(Reply(200, an.message("Palais Garnier\nOpéra Bastille")))
         self.anthropic.push(an.error(401, "authentication_error", echoing(ANTHROPIC_KEY)))
         self.gemini.push(Reply(200, gm.response("Arc de Triomphe\nMontmartre")))
+        self.gemini.push(Reply(200, gm.response("Sacré-Cœur\nLes Invalides")))
         self.gemini.push(
             gm.error(400, "INVALID_ARGUMENT", echoing(GEMINI_KEY),
                      details=[{"@type": "type.googleapis.com/google.rpc.ErrorInfo",

@@ -35,10 +35,12 @@ from igentai_tui.engine.prompts import (
     PROMPT_VERSION,
     SYSTEM,
     list_prompt,
+    short_partition,
     subtopics_prompt,
 )
 from igentai_tui.engine.routing import Outcome, make_router
 from igentai_tui.engine.throttle import Throttle
+from igentai_tui.engine.words import count
 from igentai_tui.output import OutputError, OutputFile
 from igentai_tui.providers.base import (
     CompletionRequest,
@@ -243,13 +245,14 @@ class Orchestrator:
             self._issued = state.requests
             gap = f" after {span(self.clock.now() - parse_utc(idle))} idle" if idle else ""
             found = sum(n for _, n in state.proposal_counts)
-            self._publish(Notice(f"resumed{gap}: {found:,} entries so far", "information"))
+            self._publish(Notice(f"resumed{gap}: {count(found, 'entry')} so far", "information"))
             if lost:
                 tokens = sum(c.input_tokens for c in lost)
                 self._publish(
                     Notice(
-                        f"{len(lost)} requests of the last session got no reply (interrupted); "
-                        f"their {tokens:,} input tokens are estimated"
+                        f"{count(len(lost), 'request')} of the last session got no reply "
+                        f"(interrupted); {'its' if len(lost) == 1 else 'their'} {tokens:,} input "
+                        "tokens are estimated"
                     )
                 )
         for _ in range(s.producers):
@@ -414,10 +417,12 @@ class Orchestrator:
             self._cond.notify_all()
         where = p.label or "the topic"
         if made and p.plans > 1:
-            self._post(Notice(f"{len(made)} more subtopics of {where}", "information"))
+            self._post(Notice(f"{count(len(made), 'more subtopic')} of {where}", "information"))
+        elif made and made[0].letters:  # the ranges as the producers panel shows them
+            spans = ", ".join(short_partition(q.name).rpartition(" ")[2] for q in made)
+            self._post(Notice(f"split {where} by first letter: {spans}", "information"))
         elif made:
-            how = "by first letter" if made[0].letters else f"into {len(made)} subtopics"
-            self._post(Notice(f"split {where} {how}", "information"))
+            self._post(Notice(f"split {where} into {count(len(made), 'subtopic')}", "information"))
 
     def secrets_dropped(self, a: Assignment, n: int) -> None:
         """A reply held items with a key in them (or shaped like one), dropped: say so, once
