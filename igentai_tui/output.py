@@ -72,8 +72,11 @@ class OutputFile:
 
 
 def line_count(path: Path) -> int:
-    """How many lines the file at `path` holds (0 when there is none)."""
+    """How many lines the file at `path` holds (0 when there is none, or it is not a regular
+    file: /dev/full reads zeros forever)."""
     try:
+        if not path.is_file():
+            return 0
         with path.open("rb") as fh:
             data = b""
             n = 0
