@@ -40,7 +40,8 @@ class Exit(IntEnum):
     OK = 0  # a stop condition was reached
     FAILED = 1  # the run could not go on (no usable provider, database failure)
     USAGE = 2  # bad flags, bad input, unusable paths
-    INTERRUPTED = 130  # Ctrl-C or SIGTERM, after everything found was stored and written
+    HANGUP = 129  # SIGHUP (the terminal was closed), after everything found was stored and written
+    INTERRUPTED = 130  # Ctrl-C or SIGTERM, likewise
 
 
 class UsageError(Exception):

@@ -22,6 +22,7 @@ from igentai_tui.engine.clock import span
 from igentai_tui.engine.metrics import coverage
 from igentai_tui.engine.prompts import short_partition
 from igentai_tui.engine.sanitize import clean_control
+from igentai_tui.engine.words import count
 from igentai_tui.store import (
     BUSY_TIMEOUT_MS,
     CONFIRMED,
@@ -345,7 +346,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         return 0
     write_export(text, args.output, args.db, force=args.force)
     n = text.count("\n") - HEADER_LINES[args.format]
-    print(f"wrote {n} entries to {args.output}", file=sys.stderr)
+    print(f"wrote {count(n, 'entry')} to {args.output}", file=sys.stderr)
     return 0
 
 
@@ -427,6 +428,7 @@ def run_stats(con: sqlite3.Connection, run: sqlite3.Row) -> dict[str, Any]:
         out = {}
         for r in con.execute(
             f"SELECT {expr} AS g, count(*) AS requests, sum(new) AS new, sum(returned) AS ret, "
+            "sum(rejected) AS rejected, "
             "sum(input_tokens) AS tin, sum(output_tokens) AS tout, sum(cost_usd) AS cost, "
             "count(cost_usd) AS priced, count(error_kind) AS errors, "
             "count(CASE WHEN error_kind = ? THEN 1 END) AS in_flight, "
@@ -439,6 +441,8 @@ def run_stats(con: sqlite3.Connection, run: sqlite3.Row) -> dict[str, Any]:
                 "requests": r["requests"],
                 "new": r["new"],
                 "yield": r["new"] / r["ret"] if r["ret"] else None,
+                # items dropped from replies: too long, junk, or holding a key (docs/reliability)
+                "rejected": r["rejected"],
                 "input_tokens": r["tin"],
                 "output_tokens": r["tout"],
                 "cost_usd": r["cost"] if r["priced"] == r["requests"] else None,
@@ -516,11 +520,16 @@ def cmd_stats(args: argparse.Namespace) -> int:
             if s["errors_by_kind"]:
                 kinds = ", ".join(f"{k} {n}" for k, n in s["errors_by_kind"].items())
                 print(f"  errors of {_short(name, 40)}: {kinds}")
+            if s["rejected"]:
+                items = count(s["rejected"], "item")
+                print(f"  {_short(name, 40)}: {items} of its replies rejected (too long, junk, "
+                      "or holding a key)")  # fmt: skip
             if s["estimated_requests"]:
                 live = f", {s['in_flight']} of them in flight" if s["in_flight"] else ""
+                requests = count(s["estimated_requests"], "request")
                 print(
                     f"  {_short(name, 40)}: {s['estimated_input_tokens']:,} input tokens "
-                    f"estimated, of {s['estimated_requests']} requests without a reply{live}"
+                    f"estimated, of {requests} without a reply{live}"
                 )
     c = stats["coverage"]
     if c["chao1"]:

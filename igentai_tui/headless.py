@@ -14,7 +14,9 @@ from igentai_tui.engine.events import Event, MetricsUpdated, Notice, RunEnded
 from igentai_tui.engine.metrics import Snapshot
 from igentai_tui.engine.orchestrator import Orchestrator, RunResult
 from igentai_tui.engine.sanitize import display_text
+from igentai_tui.engine.words import count
 from igentai_tui.output import OutputError, OutputFile, repair
+from igentai_tui.signals import leave_closed_terminal, stop_signals, terminals
 from igentai_tui.store import RunRow, Store, StoreError
 
 PROGRESS_EVERY_S = 5.0
@@ -34,8 +36,8 @@ def progress_line(snap: Snapshot) -> str:
         states += f" (+{snap.pending:,} pending, {snap.rejected:,} rejected)"
     return (
         f"[{m:02d}:{s:02d}] {states} · {t.unique_per_min:,} new/min · "
-        f"{t.requests:,} requests · {t.input_tokens + t.output_tokens:,} tokens"
-        f"{' · ' + str(t.errors) + ' errors' if t.errors else ''}{est}"
+        f"{count(t.requests, 'request')} · {count(t.input_tokens + t.output_tokens, 'token')}"
+        f"{' · ' + count(t.errors, 'error') if t.errors else ''}{est}"
     )
 
 
@@ -117,13 +119,16 @@ async def _run(request: RunRequest, clock: Clock) -> tuple[int, dict[str, object
         except StoreError as exc:
             print(f"igentai: error: {exc}", file=sys.stderr)
             return Exit.USAGE, None
+        except OutputError as exc:  # the resume's repair met a full disk: nothing was run
+            print(f"igentai: error: {exc}", file=sys.stderr)
+            return Exit.FAILED, None
         finally:
             await store.close()
     finally:
         output.close()
     code = Exit.OK
     if interrupted:
-        code = Exit.INTERRUPTED
+        code = Exit.HANGUP if interrupted[0] == signal.SIGHUP else Exit.INTERRUPTED
     elif result.status == "failed":
         code = Exit.FAILED
     return code, summary(result, request)
@@ -139,7 +144,8 @@ async def _prepare_resume(store: Store, request: RunRequest) -> RunRow | None:
     store.lock_run(run)
     added = repair(request.output, await store.entry_texts(run.id))
     if added:
-        print(f"igentai: {request.output} was behind the database: {added} entries restored",
+        restored = count(added, "entry")
+        print(f"igentai: {request.output} was behind the database: {restored} restored",
               file=sys.stderr)  # fmt: skip
     reason = display_text(run.stop_reason or "crashed", 300)  # a stored reason may quote a server
     print(f"igentai: resuming run {run.uid} ({run.status}: {reason})", file=sys.stderr)
@@ -147,17 +153,21 @@ async def _prepare_resume(store: Store, request: RunRequest) -> RunRow | None:
 
 
 def _on_signals(orc: Orchestrator) -> list[int]:
-    """SIGINT and SIGTERM stop the run cleanly; a second one only repeats that it is stopping."""
+    """SIGINT, SIGTERM and SIGHUP stop the run cleanly; a second one only repeats that it is
+    stopping."""
     seen: list[int] = []
     loop = asyncio.get_running_loop()
+    ttys = terminals()
 
     def handler(signum: int) -> None:
+        if signum == signal.SIGHUP:
+            leave_closed_terminal(ttys)
         if seen:
             print("igentai: still stopping: storing what was found…", file=sys.stderr)
         seen.append(signum)
         orc.stop(f"interrupted by {signal.Signals(signum).name}", "stopped")
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in stop_signals():
         loop.add_signal_handler(sig, handler, sig)
     return seen
 

@@ -7,6 +7,8 @@ appended and flushed here. A crash in between leaves the file behind the DB, nev
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -37,26 +39,44 @@ class OutputFile:
             raise OutputError(f"cannot write output file {self.path}: {exc.strerror}") from None
 
     def append(self, texts: Iterable[str]) -> None:
-        """Append entries, one a line, and flush them to the OS."""
+        """Append entries, one a line, and flush them to the OS; OutputError when the file
+        cannot take them (a full disk): the file then stays behind the database."""
         data = "".join(f"{t}\n" for t in texts)
         if data:
-            self._fh.write(data)
-            self._fh.flush()
+            try:
+                self._fh.write(data)
+                self._fh.flush()
+            except OSError as exc:
+                raise self._error(exc) from None
 
     def sync(self) -> None:
-        """Flush and fsync: called when a run ends."""
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
+        """Flush and fsync: called when a run ends. OutputError when that fails."""
+        try:
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+        except OSError as exc:
+            if exc.errno != errno.EINVAL:  # EINVAL: nothing to sync (/dev/null, a pipe)
+                raise self._error(exc) from None
 
     def close(self) -> None:
+        """Close the file; what it could not take (a full disk) is dropped: the run that
+        failed to write it has said so, and the database holds it."""
         if not self._fh.closed:
-            self.sync()
-            self._fh.close()
+            with contextlib.suppress(OutputError):
+                self.sync()
+            with contextlib.suppress(OSError):  # the buffer's last flush, failing again
+                self._fh.close()
+
+    def _error(self, exc: OSError) -> OutputError:
+        return OutputError(f"cannot write output file {self.path}: {exc.strerror or exc}")
 
 
 def line_count(path: Path) -> int:
-    """How many lines the file at `path` holds (0 when there is none)."""
+    """How many lines the file at `path` holds (0 when there is none, or it is not a regular
+    file: /dev/full reads zeros forever)."""
     try:
+        if not path.is_file():
+            return 0
         with path.open("rb") as fh:
             data = b""
             n = 0
@@ -72,9 +92,11 @@ def repair(path: Path | str, stored: list[str]) -> int:
     """Bring `path` in line with the stored entries; return how many lines were appended.
 
     A last line cut short by a crash is removed; stored entries the file lacks (compared by
-    key) are appended in the order they were found.
+    key) are appended in the order they were found. OutputError when they cannot be.
     """
     path = Path(path).expanduser()
+    if path.exists() and not path.is_file():  # a device or a pipe (/dev/null): nothing to mend
+        return 0
     present: set[str] = set()
     if path.exists():
         data = path.read_bytes()
@@ -85,6 +107,9 @@ def repair(path: Path | str, stored: list[str]) -> int:
         present = {key_of(line) for line in data.decode("utf-8", "replace").splitlines()}
     missing = [t for t in stored if key_of(t) not in present]
     if missing:
-        with path.open("a", encoding="utf-8", newline="\n") as fh:
-            fh.writelines(f"{t}\n" for t in missing)
+        try:
+            with path.open("a", encoding="utf-8", newline="\n") as fh:
+                fh.writelines(f"{t}\n" for t in missing)
+        except OSError as exc:
+            raise OutputError(f"cannot write output file {path}: {exc.strerror or exc}") from None
     return len(missing)

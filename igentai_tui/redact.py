@@ -8,18 +8,53 @@ bodies, often only a prefix or a suffix ("Incorrect API key provided: sk-proj-ab
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 MIN_PART = 8
 """A run of at least this many characters of a key counts as the key (and is replaced)."""
 
 _registered: set[str] = set()
+_registered_parts: frozenset[str] = frozenset()  # every MIN_PART characters of a registered key
+
+# Shaped like a key, whoever's: OpenAI (sk-, sk-proj-), Anthropic (sk-ant-), Google (AIza) ...
+_PREFIXED_KEY = re.compile(r"(?<![A-Za-z0-9])(?:sk-[A-Za-z0-9_-]{20,}|AIza[A-Za-z0-9_-]{20,})")
+# ... or a random token: a run of 24 or more letters and digits (judged by `_random`).
+_LONG_RUN = re.compile(r"[A-Za-z0-9]{24,}")
+_HEX = re.compile(r"[0-9A-Fa-f]{32,}")
 
 
 def register_secret(secret: str | None) -> None:
     """Have `redact` remove `secret` (and its 8+ character parts) from every text from now on."""
+    global _registered_parts
     if secret and len(secret) >= MIN_PART:
         _registered.add(secret)
+        grams = (secret[i : i + MIN_PART] for i in range(len(secret) - MIN_PART + 1))
+        _registered_parts = _registered_parts.union(grams)
+
+
+def holds_secret(text: str) -> bool:
+    """Whether `text` holds a key igentai read (or 8+ characters of one) or something shaped
+    like a key: `sk-…`, `AIza…`, a long hexadecimal number, or a long run of letters and digits
+    that mixes digits, capitals and small letters (a random token: no name is written so).
+
+    An LLM's reply that holds one (a proxy's error page quoting the key, a prompt injection) is
+    not an entry: the producer drops such items before they are stored."""
+    parts = _registered_parts
+    if parts and any(text[i : i + MIN_PART] in parts for i in range(len(text) - MIN_PART + 1)):
+        return True
+    return bool(_PREFIXED_KEY.search(text)) or any(
+        _random(m.group()) for m in _LONG_RUN.finditer(text)
+    )
+
+
+def _random(run: str) -> bool:
+    """A run of letters and digits no name is written as: 32+ hexadecimal digits with letters
+    among them, or digits, capitals and small letters mixed."""
+    digits = any(c.isdigit() for c in run)
+    if _HEX.fullmatch(run):
+        return digits and not run.isdigit()
+    return digits and not run.isupper() and not run.islower()
 
 
 def _parts(text: str, secret: str) -> list[tuple[int, int]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import os
 import secrets
 import sqlite3
 import threading
@@ -184,6 +185,9 @@ _CACHED_STATEMENTS = 8
 # SQLite's default limit on bound parameters is 32766 (since 3.32); stay well under it.
 _MAX_PARAMS = 30_000
 BUSY_TIMEOUT_MS = 5000  # how long a locked database is waited for before giving up
+# Disk space a run holds back (in `<db>.locks`) and gives back when it ends, so that the rows
+# that end it (its status, the calls still in flight) can be written on a disk it filled.
+RESERVE_BYTES = 1024 * 1024
 
 # `calls.error_kind` of a request sent and not answered yet, and of one whose answer never came
 # because its run stopped or died: both keep the input tokens estimated before sending.
@@ -365,7 +369,20 @@ class Store:
             raise StoreError(f"{self.path} is an SQLite database but not an igentai one")
         for pragma in (*WRITER_PRAGMAS, "foreign_keys = ON"):
             await c.execute(f"PRAGMA {pragma}")
+        await self._check_writable()
         await self._migrate(bool(tables))
+
+    async def _check_writable(self) -> None:
+        """Fail at the start, not at the run's first write, when the file cannot be written (a
+        read-only file or file system): a write in a transaction that is rolled back."""
+        c = self._conn
+        await c.execute("BEGIN IMMEDIATE")
+        try:
+            version = (await c.execute_fetchall("PRAGMA user_version"))[0][0]
+            await c.execute(f"PRAGMA user_version = {int(version)}")
+        finally:
+            with contextlib.suppress(sqlite3.Error):  # keep the write's error, not ROLLBACK's
+                await c.execute("ROLLBACK")
 
     async def _migrate(self, existing: bool) -> None:
         c = self._conn
@@ -461,7 +478,8 @@ class Store:
         """Hold the run's lock until this process ends; StoreError if another process has it.
 
         The lock is a POSIX record lock on byte `run.id` of `<db>.locks`: it dies with its
-        process, so a crashed run is free to resume.
+        process, so a crashed run is free to resume. The file also holds `RESERVE_BYTES` of
+        disk space until `release_reserve()`.
         """
         if self._locks is None:
             try:
@@ -469,12 +487,20 @@ class Store:
             except OSError as exc:
                 msg = f"cannot create lock file {self.path}.locks: {exc.strerror}"
                 raise StoreError(msg) from None
+            with contextlib.suppress(OSError):  # a disk already full: nothing to hold back
+                os.posix_fallocate(self._locks.fileno(), 0, RESERVE_BYTES)
         try:
             fcntl.lockf(self._locks.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB, 1, run.id)
         except OSError:
             raise StoreError(
                 f"run {run.uid} is live in another process; stop it first or wait for it to end"
             ) from None
+
+    def release_reserve(self) -> None:
+        """Give back the disk space `lock_run` held: for the rows that end a run."""
+        if self._locks is not None:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._locks.fileno(), 0)
 
     async def reopen_run(self, run_id: int, settings: dict[str, Any], at: float) -> RunRow:
         """Mark a stopped or crashed run running again, with its (possibly new) settings, in a
@@ -900,8 +926,13 @@ def explain_error(path: Path, exc: sqlite3.DatabaseError) -> str:
     text = str(exc)
     if "locked" in text or "busy" in text:
         return f"database {path} is locked by another process; try again when it is done"
-    if "readonly" in text or "unable to open" in text:
-        return f"cannot write database {path}: {text}"
+    if "readonly" in text:
+        return (
+            f"cannot write database {path}: it is read-only ({text}); make it writable, or "
+            "give another file with --db"
+        )
+    if "unable to open" in text:
+        return f"cannot write database {path}: {text} (is its folder or file system read-only?)"
     if "not a database" in text or "malformed" in text:
         return f"{path} is not a valid SQLite database ({text})"
     return f"database {path}: {text}"

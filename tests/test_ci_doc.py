@@ -79,6 +79,7 @@ def step(tmp_path: Path) -> tuple[Path, dict[str, str]]:
         ("bad input", {"MAX_COST": "0"}, 2, "::error::igentai: error: argument --max-cost"),
         ("run failed", {"FAKE_STATUS": "1"}, 1, "::error::the run failed: duration reached"),
         ("interrupted", {"FAKE_STATUS": "130"}, 0, "::warning::interrupted"),
+        ("hung up", {"FAKE_STATUS": "129"}, 0, "::warning::interrupted"),
         ("crash", {"FAKE_STATUS": "3"}, 3, "::error::igentai ended with status 3"),
     ],
 )

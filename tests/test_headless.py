@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import io
 import json
 import os
+import pty
 import signal
 import sqlite3
+import struct
 import subprocess
 import sys
+import termios
 import time
 from pathlib import Path
 
@@ -207,3 +211,77 @@ def test_a_new_run_says_when_its_list_file_already_holds_lines(
     assert "lines that this database did not write" in err
     err = run_in_process(monkeypatch, tmp_path, "Enzymes", "--db", "x.db", "-o", "own.txt")
     assert "already holds" not in err
+
+
+def _stored_something(db: Path) -> bool:
+    if not db.exists():
+        return False
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return con.execute("SELECT count(*) FROM entries").fetchone()[0] > 0
+    except sqlite3.Error:  # not made yet
+        return False
+    finally:
+        con.close()
+
+
+def run_then_close_its_terminal(tmp_path: Path, *args: str) -> tuple[int, str]:
+    """Run igentai on a pseudo-terminal of 100x30, its controlling terminal (headless: stdout
+    to a file, as `igentai --headless … > summary.json`), close the terminal once the run has
+    stored something, as closing a terminal window does; return the exit status and stdout."""
+    pid, master = pty.fork()
+    if pid == 0:  # the child: exec at once
+        if "--headless" in args:
+            fd = os.open(tmp_path / "stdout.txt", os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+            os.dup2(fd, 1)
+        os.chdir(tmp_path)
+        argv = [sys.executable, "-m", "igentai_tui", *args]
+        os.execvpe(sys.executable, argv, {**env(), "TERM": "xterm-256color"})
+    status = None
+    try:
+        fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))  # 100x30
+        os.set_blocking(master, False)
+        deadline = time.monotonic() + 60  # guards against a hang; nothing here is measured
+        while not _stored_something(tmp_path / "igentai.db"):
+            assert time.monotonic() < deadline, "the run stored nothing"
+            with contextlib.suppress(BlockingIOError):
+                os.read(master, 65536)  # keep the terminal drained
+            time.sleep(0.05)
+        os.close(master)  # the terminal goes away: the kernel sends SIGHUP
+        deadline = time.monotonic() + 60
+        while (ended := os.waitpid(pid, os.WNOHANG))[0] == 0:
+            assert time.monotonic() < deadline, "igentai did not end after its terminal closed"
+            time.sleep(0.05)
+        status = ended[1]
+    finally:
+        if status is None:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+    out = tmp_path / "stdout.txt"
+    return os.waitstatus_to_exitcode(status), out.read_text() if out.exists() else ""
+
+
+def test_closing_the_terminal_stores_everything_and_exits_129(tmp_path: Path) -> None:
+    code, out = run_then_close_its_terminal(
+        tmp_path, "--headless", "Paris attractions", "--providers", "sim:fast", "--db",
+        "igentai.db", "--duration", "60",
+    )  # fmt: skip
+    assert code == 129  # was -1: killed by the signal, nothing printed, the run left running
+    summary = json.loads(out)
+    assert (summary["status"], summary["stop_reason"]) == ("stopped", "interrupted by SIGHUP")
+    check_consistent(tmp_path, summary)  # the run row says so too; output.txt = the entries
+
+
+def test_sighup_is_ignored_under_nohup(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "igentai_tui", "--headless", "Paris attractions", "--providers",
+         "sim:fast", "--db", "igentai.db", "--duration", "2"],
+        cwd=tmp_path, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN),  # what nohup does
+    )  # fmt: skip
+    assert proc.stderr is not None
+    proc.stderr.readline()  # the run has started
+    proc.send_signal(signal.SIGHUP)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert json.loads(out)["stop_reason"] == "duration reached"

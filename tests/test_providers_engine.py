@@ -23,8 +23,18 @@ from fakes import gemini_server as gm
 from fakes import openai_server as oa
 from fakes.server import Reply, Seen
 
-from igentai_tui.engine.clock import Clock
-from igentai_tui.engine.orchestrator import Arm, Limits, Orchestrator, RunResult, RunSettings
+from igentai_tui.cli import build_parser, run_request
+from igentai_tui.engine.clock import Clock, FakeClock
+from igentai_tui.engine.events import Event, Notice
+from igentai_tui.engine.orchestrator import (
+    MAX_FAILURES_IN_A_ROW,
+    Arm,
+    Limits,
+    Orchestrator,
+    RunResult,
+    RunSettings,
+)
+from igentai_tui.headless import run_headless
 from igentai_tui.output import OutputFile
 from igentai_tui.providers import make_provider
 from igentai_tui.store import Store
@@ -69,9 +79,16 @@ class QuotaAfter(oa.OpenAIServer):
 
 
 async def run(
-    tmp_path: Path, arm: Arm | list[Arm], limits: Limits, producers: int = 3
+    tmp_path: Path,
+    arm: Arm | list[Arm],
+    limits: Limits,
+    producers: int = 3,
+    *,
+    clock: Clock | None = None,
+    routing: str = "adaptive",
+    events: list[Event] | None = None,
 ) -> RunResult:
-    clock = Clock()
+    clock = clock or Clock()
     arms = arm if isinstance(arm, list) else [arm]
     providers = {a.label: make_provider(a.provider, a.model, seed=0, clock=clock) for a in arms}
     # Whole-topic mining, unverified: these tests are about the wire path, not about
@@ -79,10 +96,13 @@ async def run(
     settings = RunSettings(
         "Paris attractions", arms, producers=producers, limits=limits, seed=1, partitions=False,
         verify=False,
+        routing=routing,
     )  # fmt: skip
     store = await Store.open(tmp_path / "igentai.db")
     output = OutputFile(tmp_path / "output.txt")
     orc = Orchestrator(settings, store, providers, output, clock=clock, grace_s=5)
+    if events is not None:
+        orc.subscribe(events.append)
     try:
         return await asyncio.wait_for(orc.run(), 30)
     finally:
@@ -90,8 +110,8 @@ async def run(
         await store.close()
 
 
-def calls(tmp_path: Path) -> list[sqlite3.Row]:
-    con = sqlite3.connect(tmp_path / "igentai.db")
+def calls(tmp_path: Path, db: str = "igentai.db") -> list[sqlite3.Row]:
+    con = sqlite3.connect(tmp_path / db)
     con.row_factory = sqlite3.Row
     rows = con.execute("SELECT * FROM calls ORDER BY id").fetchall()
     con.close()
@@ -247,3 +267,95 @@ def test_headless_run_over_openai_and_anthropic_until_both_run_out(tmp_path: Pat
     assert summary["unique"] == sum(r["new"] for r in rows) > 0
     artifacts = [p.read_bytes() for p in tmp_path.iterdir() if p.is_file()]
     assert_no_key([*artifacts, proc.stdout, proc.stderr], OPENAI_KEY, ANTHROPIC_KEY)
+
+
+NO_SUCH_MODEL = "The model `gpt-nonesuch` does not exist or you do not have access to it."
+
+
+class NoSuchModel(oa.OpenAIServer):
+    """Answers every request (but those pushed first) 404: the model name has a typo."""
+
+    def __init__(self) -> None:
+        super().__init__(api_key=OPENAI_KEY)
+        self.answer = entries
+
+    def default(self, seen: Seen) -> Reply:
+        return oa.error(404, NO_SUCH_MODEL, "invalid_request_error", "model_not_found")
+
+
+def test_a_provider_that_fails_every_request_ends_the_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The only provider answers 404 to everything: dropped after MAX_FAILURES_IN_A_ROW, and
+    the run, under the default stop of --headless, ends: exit 1, the reason in the summary.
+    (--max-requests only keeps the old behaviour, an endless run, from hanging the test.)"""
+    with NoSuchModel() as server:
+        argv = ["--headless", "Paris attractions", "--until-saturated", "--max-requests", "200",
+                "--providers", f"openai:gpt-nonesuch@{server.base_url}", "--producers", "3",
+                "--db", str(tmp_path / "i.db"), "-o", str(tmp_path / "o.txt")]  # fmt: skip
+        code = run_headless(run_request(build_parser().parse_args(argv)), FakeClock())
+    out, err = capsys.readouterr()
+    summary = json.loads(out)
+    assert code == 1 and summary["status"] == "failed", err
+    assert summary["stop_reason"].startswith("no usable provider: openai:gpt-nonesuch@")
+    assert f"{MAX_FAILURES_IN_A_ROW} requests in a row failed" in summary["stop_reason"]
+    assert NO_SUCH_MODEL in summary["stop_reason"]  # names the error
+    assert "disabled for this run" in err and NO_SUCH_MODEL in err
+    rows = calls(tmp_path, "i.db")
+    # Requests already out when the last counted failure came back are answered too.
+    assert MAX_FAILURES_IN_A_ROW <= len(rows) == server.count < MAX_FAILURES_IN_A_ROW + 3
+    assert {r["error_kind"] for r in rows} == {"bad_request"}
+
+
+async def test_a_dead_arm_is_dropped_and_the_others_go_on(tmp_path: Path) -> None:
+    """Two producers on a dead arm, two on a healthy one (fixed routing: they would stay): the
+    dead arm is dropped, its producers move, the run goes on to its limit."""
+    events: list[Event] = []
+    with NoSuchModel() as server, oa.OpenAIServer(api_key=OPENAI_KEY) as healthy:
+        healthy.answer = entries
+        dead = f"gpt-nonesuch@{server.base_url}"
+        arms = [Arm("openai", dead), Arm("openai", f"gpt-4o-mini@{healthy.base_url}")]
+        result = await run(tmp_path, arms, Limits(max_requests=100), producers=4,
+                           clock=FakeClock(), routing="fixed", events=events)  # fmt: skip
+    assert (result.status, result.reason) == ("completed", "request limit reached")
+    notices = [e.message for e in events if isinstance(e, Notice) and "disabled" in e.message]
+    assert notices == [
+        f"openai:{dead} disabled for this run: {MAX_FAILURES_IN_A_ROW} requests in a row failed,"
+        f" the last: bad_request: openai 404: {NO_SUCH_MODEL}"
+    ]
+    rows = calls(tmp_path)
+    failed = [r for r in rows if r["model"] == dead]
+    assert MAX_FAILURES_IN_A_ROW <= len(failed) == server.count < MAX_FAILURES_IN_A_ROW + 2
+    assert len(rows) == 100 == len(failed) + healthy.count
+    assert all(r["error_kind"] is None for r in rows if r["model"] != dead)
+
+
+def _empty() -> Reply:
+    return Reply(200, {**oa.completion("x"), "choices": []})  # a bad_response
+
+
+@pytest.mark.parametrize(
+    ("script", "dropped_after"),
+    [
+        # A success resets the count: 7 bad replies, 1 good, over and over, is never dropped.
+        ([*[_empty()] * 7, Reply(200, oa.completion(entries()))] * 3, None),
+        # Transient errors neither count nor reset it: 4 bad, a 503, 4 bad: dropped at the 9th.
+        ([*[_empty()] * 4, oa.error(503, "overloaded", "server_error"), *[_empty()] * 4], 9),
+    ],
+    ids=["success resets", "transient errors do not count"],
+)
+async def test_what_counts_as_failing_in_a_row(
+    tmp_path: Path, script: list[Reply], dropped_after: int | None
+) -> None:
+    with NoSuchModel() as server:
+        server.push(*script)
+        if dropped_after is None:
+            server.default = lambda seen: oa.OpenAIServer.default(server, seen)  # type: ignore[method-assign]
+        arm = Arm("openai", f"gpt-4o-mini@{server.base_url}")
+        result = await run(tmp_path, arm, Limits(max_requests=len(script) + 4), producers=1,
+                           clock=FakeClock())  # fmt: skip
+    if dropped_after is None:
+        assert (result.status, result.reason) == ("completed", "request limit reached")
+    else:
+        assert result.status == "failed" and "8 requests in a row failed" in result.reason
+        assert server.count == dropped_after

@@ -27,8 +27,10 @@ from test_tui import make_app, terminal_output, until
 
 from igentai_tui import keys, redact
 from igentai_tui.cli import main
+from igentai_tui.engine.prompts import PLAN_VERSION
 from igentai_tui.providers.base import AuthenticationFailed, BadResponse
 from igentai_tui.providers.openai import OpenAIProvider
+from igentai_tui.providers.sim.universe import universe_for
 
 OPENAI_KEY = "sk-proj-Q7hX2Lx9Vb4Nc1Mz8KwR5tY0"
 ANTHROPIC_KEY = "sk-ant-api03-Wd5Ry3Tp0Ke6Jf8Gu2Io4Pa7"
@@ -89,13 +91,17 @@ class Servers:
     def __enter__(self) -> Servers:
         for s in (self.openai, self.anthropic, self.gemini):
             s.start()
+        # Two good replies each: the run's first request, wherever it goes, asks for subtopics.
         self.openai.push(Reply(200, oa.completion("Eiffel Tower\nLouvre")))
+        self.openai.push(Reply(200, oa.completion("Musée d'Orsay\nPanthéon")))
         self.openai.push(
             oa.error(401, echoing(OPENAI_KEY), "invalid_request_error", "invalid_api_key")
         )
-        self.anthropic.push(Reply(200, an.message("Panthéon\nSainte-Chapelle")))
+        self.anthropic.push(Reply(200, an.message("Sainte-Chapelle\nPlace des Vosges")))
+        self.anthropic.push(Reply(200, an.message("Palais Garnier\nOpéra Bastille")))
         self.anthropic.push(an.error(401, "authentication_error", echoing(ANTHROPIC_KEY)))
         self.gemini.push(Reply(200, gm.response("Arc de Triomphe\nMontmartre")))
+        self.gemini.push(Reply(200, gm.response("Sacré-Cœur\nLes Invalides")))
         self.gemini.push(
             gm.error(400, "INVALID_ARGUMENT", echoing(GEMINI_KEY),
                      details=[{"@type": "type.googleapis.com/google.rpc.ErrorInfo",
@@ -225,3 +231,73 @@ async def test_a_tui_crash_report_shows_no_key(setup: Path) -> None:
     text = report.export_text()  # what the terminal shows after the crash
     assert "RuntimeError: unexpected failure with ***" in text and "boom" in text
     assert leaks([("crash report", text)]) == []
+
+
+# Shaped like keys, though no key igentai read: refused all the same.
+SHAPED = [
+    "sk-live-a1B2c3D4e5F6g7H8i9J0k1",
+    "AIzaSyB" + "x7Y" * 11,
+    "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+    "ghp_R4nd0mT0k3nW1thM1x3dCaseAndD1g1ts",
+]
+
+
+def _echoing_reply(prompt: str) -> str:
+    """A proxy's page or an injected reply: the key read back among entries and subtopics."""
+    if "Task: split" in prompt:  # the planning request: subtopics
+        return "\n".join(["Museums", f"Proxy error: key {OPENAI_KEY} rejected", "Parks",
+                          f"{ANTHROPIC_KEY[:14]} gardens", "Churches"])  # fmt: skip
+    return "\n".join(["Eiffel Tower", f"Your key is {OPENAI_KEY}", f"{GEMINI_KEY[3:20]} Bridge",
+                      *SHAPED, "Louvre", "Notre-Dame de Paris"])  # fmt: skip
+
+
+def test_a_reply_that_echoes_a_key_is_dropped_and_counted(
+    setup: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tmp = setup
+    assert keys.get_key("anthropic") and keys.get_key("gemini")  # read: igentai knows them
+    with oa.OpenAIServer(api_key=OPENAI_KEY) as server:
+        server.answer = lambda seen: _echoing_reply(seen.body["messages"][-1]["content"])
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        code = main(["--headless", "Paris attractions", "--providers", "openai", "-n", "1",
+                     "--max-requests", "3", "--db", "igentai.db"])  # fmt: skip
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    con = sqlite3.connect(tmp / "igentai.db")
+    texts = [r[0] for r in con.execute("SELECT text FROM entries ORDER BY id")]
+    subtopics = [r[0] for r in con.execute("SELECT name FROM partitions WHERE name != ''")]
+    rejected = dict(con.execute("SELECT prompt_version = ?, sum(rejected) FROM calls GROUP BY 1",
+                                (PLAN_VERSION,)).fetchall())  # fmt: skip
+    kinds = [r[0] for r in con.execute("SELECT prompt_version = ? FROM calls", (PLAN_VERSION,))]
+    con.close()
+    assert texts == ["Eiffel Tower", "Louvre", "Notre-Dame de Paris"]
+    assert sorted(subtopics) == ["Churches", "Museums", "Parks"]
+    plans, lists = kinds.count(1), kinds.count(0)  # planning requests (subtopics), lists
+    assert plans >= 1 and lists >= 1 and rejected == {1: 2 * plans, 0: (2 + len(SHAPED)) * lists}
+    assert json.loads(out)["unique"] == 3
+    assert "a reply of openai:gpt-4o-mini held an API key or a key-shaped token" in err
+    # Counted where the user looks: `igentai stats`, as JSON and as text.
+    assert main(["stats", "last", "--json", "--db", "igentai.db"]) == 0
+    stats = json.loads(capsys.readouterr().out)
+    assert stats["providers"]["openai:gpt-4o-mini"]["rejected"] == sum(rejected.values())
+    assert main(["stats", "last", "--db", "igentai.db"]) == 0
+    assert f"{sum(rejected.values())} items of its replies rejected" in capsys.readouterr().out
+    files = [(p.name, p.read_bytes()) for p in tmp.iterdir() if p.is_file()]
+    assert leaks(files) == []
+    for token in SHAPED:
+        assert not any(token[:12].encode() in blob for _, blob in files), token
+
+
+def test_key_shapes_are_told_from_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Keys other tests registered (in this process) hold digit runs such as "12345678".
+    monkeypatch.setattr(redact, "_registered", set())
+    monkeypatch.setattr(redact, "_registered_parts", frozenset())
+    for token in [*SHAPED, OPENAI_KEY, ANTHROPIC_KEY, GEMINI_KEY]:  # none of them registered
+        assert redact.holds_secret(f"the key: {token}."), token
+    names = [e.name for topic in ("Paris attractions", "board games", "dog breeds")
+             for e in universe_for(topic).entries]  # fmt: skip
+    names += ["Saint-Jean-Pied-de-Port", "Pneumonoultramicroscopicsilicovolcanoconiosis",
+              "Llanfairpwllgwyngyllgogerychwyrndrobwllllantysiliogogogoch", "Whisk-making tools",
+              "Task-management-software-list", "ISBN 978-3-16-148410-0", "Boeing 787-9",
+              "Mozart-Symphony-No40-K550", "12345678901234567890123456789012345"]  # fmt: skip
+    assert [n for n in names if redact.holds_secret(n)] == []

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
+from test_headless import run_then_close_its_terminal
 
 from igentai_tui.cli import build_parser, resume_settings, run_request
 from igentai_tui.commands import export_run
@@ -454,6 +455,24 @@ async def test_unwritable_output_exits_2(tmp_path: Path) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.return_code is not None)
     assert app.return_value == 2 and "is a directory" in app.message
+
+
+def test_closing_the_terminal_stops_the_run_and_exits_129(tmp_path: Path) -> None:
+    """The real app on a real (pseudo-)terminal that is closed under it: the run is stored and
+    marked interrupted, and the app exits 129 instead of being killed (or hanging: Textual's
+    writer thread dies on the dead terminal)."""
+    code, _ = run_then_close_its_terminal(
+        tmp_path, "Paris attractions", "--providers", "sim:fast", "--db", "igentai.db",
+        "--duration", "60",
+    )  # fmt: skip
+    assert code == 129
+    con = sqlite3.connect(tmp_path / "igentai.db")
+    run = con.execute("SELECT status, stop_reason FROM runs").fetchone()
+    texts = [r[0] for r in con.execute("SELECT text FROM entries ORDER BY id")]
+    in_flight = con.execute("SELECT count(*) FROM calls WHERE error_kind = 'in_flight'").fetchone()
+    con.close()
+    assert run == ("stopped", "interrupted by SIGHUP") and in_flight == (0,)
+    assert (tmp_path / "output.txt").read_text().splitlines() == texts != []
 
 
 def test_run_tui_rejects_an_empty_topic(capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,7 +1,8 @@
 """Snapshot tests of the TUI (pytest-textual-snapshot); `pytest --snapshot-update` renews them.
 
-Two kinds, both stable: the run screen fed a fixed synthetic state (three terminal sizes),
-and a whole run on a scripted provider with one producer, a request limit and a fake clock.
+Two kinds, both stable: the run screen fed a fixed synthetic state (three terminal sizes; and
+local servers with long names, at the smallest and the largest), and a whole run on a scripted
+provider with one producer, a request limit and a fake clock (at 100x30 and 80x24).
 """
 
 from __future__ import annotations
@@ -14,10 +15,17 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 from igentai_tui.cli import build_parser, run_request
 from igentai_tui.engine.clock import FakeClock
-from igentai_tui.engine.events import FoundEntry, MetricsUpdated, NewEntries, Notice
+from igentai_tui.engine.events import (
+    FoundEntry,
+    MetricsUpdated,
+    NewEntries,
+    Notice,
+    ProducerState,
+)
 from igentai_tui.engine.metrics import ContextLag, Snapshot, TallyView, coverage
 from igentai_tui.engine.orchestrator import Limits
 from igentai_tui.providers.base import Completion, CompletionRequest
@@ -61,11 +69,11 @@ def tally(
     return TallyView(**{f.name: values.get(f.name) for f in fields(TallyView)})
 
 
-def synthetic_snapshot() -> Snapshot:
+def synthetic_snapshot(names: tuple[str, ...] = ARMS) -> Snapshot:
     arms = {
-        ARMS[0]: tally(212, 1480, 96, 0.412, 2.31, errors=3),
-        ARMS[1]: tally(148, 1190, 71, 0.538, 3.05),
-        ARMS[2]: tally(390, 640, 22, None, 0.84),
+        names[0]: tally(212, 1480, 96, 0.412, 2.31, errors=3),
+        names[1]: tally(148, 1190, 71, 0.538, 3.05),
+        names[2]: tally(390, 640, 22, None, 0.84),
     }
     producers = {
         1: tally(160, 820, 41, 0.2, 2.2, errors=3),
@@ -93,7 +101,7 @@ class FakeProducer(SimpleNamespace):
 class FakeControls:
     """Stands in for the orchestrator: the state the screen reads, controls that do nothing."""
 
-    def __init__(self) -> None:
+    def __init__(self, arms: tuple[str, ...] = ARMS) -> None:
         self.all_paused = False
         self.run_row = SimpleNamespace(uid="5e1f0c2a9b7d", id=1)
         states = ["running", "paused", "rate_limited", "backing_off", "running"]
@@ -101,7 +109,7 @@ class FakeControls:
         self.producers = {
             pid: FakeProducer(
                 state=states[pid - 1],
-                arm=ARMS[(pid - 1) % 3] if pid < 5 else ARMS[0],
+                arm=arms[(pid - 1) % 3] if pid < 5 else arms[0],
                 paused=states[pid - 1] == "paused",
                 stopping=False,
                 last_error=errors[pid - 1],
@@ -120,11 +128,11 @@ class FakeControls:
     def stop(self, reason: str = "", status: str = "stopped") -> None: ...
 
 
-def synthetic_model() -> RunModel:
+def synthetic_model(arms: tuple[str, ...] = ARMS) -> RunModel:
     model = RunModel()
-    model(MetricsUpdated(synthetic_snapshot()))
+    model(MetricsUpdated(synthetic_snapshot(arms)))
     model.series.buckets = [
-        {ARMS[0]: (i * 7) % 13 + 4, ARMS[1]: (i * 5) % 11 + 2, ARMS[2]: (i * 3) % 5}
+        {arms[0]: (i * 7) % 13 + 4, arms[1]: (i * 5) % 11 + 2, arms[2]: (i * 3) % 5}
         for i in range(151)
     ]
     names = [
@@ -150,7 +158,7 @@ def synthetic_model() -> RunModel:
         "Catacombs of Paris",
     ] * 3
     model(
-        NewEntries(tuple(FoundEntry(n, i % 5 + 1, ARMS[i % 3], None) for i, n in enumerate(names)))
+        NewEntries(tuple(FoundEntry(n, i % 5 + 1, arms[i % 3], None) for i, n in enumerate(names)))
     )
     model(Notice("openai rate-limited: waiting 12 s before retrying", "warning"))
     return model
@@ -182,6 +190,40 @@ class SyntheticApp(IgentaiApp):
 @pytest.mark.parametrize("size", [(80, 24), (100, 30), (160, 48)], ids=lambda s: f"{s[0]}x{s[1]}")
 def test_run_screen_synthetic(snap_compare: Any, size: tuple[int, int]) -> None:
     assert snap_compare(SyntheticApp(), terminal_size=size)
+
+
+LOCAL = (
+    "openai:llama-3.1-70b-instruct@http://localhost:11434/v1",
+    "openai:qwen2.5-72b-instruct@http://gpu-box.lan:8000/v1",
+    "anthropic:claude-haiku-4-5",
+)
+
+
+class LocalServersApp(SyntheticApp):
+    """The synthetic run on two local OpenAI-compatible servers (long provider:model names),
+    in partitions, with a long error: what has to give at 80 columns, and what need not at 160."""
+
+    def begin(self) -> None:
+        model, controls = synthetic_model(LOCAL), FakeControls(LOCAL)
+        parts = ["Museums", "Museums; names starting with A–F", "Churches and cathedrals",
+                 "Parks and gardens > Squares", None]  # fmt: skip
+        for pid, p in controls.producers.items():
+            model(ProducerState(pid, p.state, p.arm, parts[pid - 1], p.last_error))
+        controls.producers[
+            4
+        ].last_error = (
+            "server_error: openai 500: The server had an error while processing your request"
+        )
+        info = RunInfo("Paris attractions", LOCAL, Limits(max_requests=1000), Path("igentai.db"),
+                       Path("output.txt"), routing="adaptive")  # fmt: skip
+        self.push_screen(RunScreen(model, controls, info))
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_run_screen_local_servers(snap_compare: Any, size: tuple[int, int]) -> None:
+    """Names cut in the middle (model and port stay), in full when there is room; the last
+    error keeps room; every footer key (`? Help` too) fits 80 columns."""
+    assert snap_compare(LocalServersApp(), terminal_size=size)
 
 
 HOSTILE_ENTRIES = (
@@ -220,6 +262,22 @@ def test_start_screen(snap_compare: Any, tmp_path: Path) -> None:
     assert snap_compare(app, terminal_size=(100, 30))
 
 
+def test_start_screen_names_the_field_at_fault(snap_compare: Any, tmp_path: Path) -> None:
+    """80x24, a producer count that is not a number: "Producers: …", not argparse's
+    "argument --producers/-n: …"."""
+    args = build_parser().parse_args(["--db", str(tmp_path / "t.db")])
+    app = IgentaiApp(args, env={}, cursor_blink=False)
+
+    async def bad_value(pilot: Pilot[Any]) -> None:
+        screen = app.screen
+        screen.query_one("#topic", Input).value = "Paris attractions"
+        screen.query_one("#start-producers", Input).value = "many"
+        screen.action_start()  # type: ignore[attr-defined]
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=bad_value)
+
+
 class Scripted:
     """Replies that depend only on the call number: a deterministic run with one producer."""
 
@@ -240,8 +298,9 @@ class Scripted:
         return 8000
 
 
+@pytest.mark.parametrize("size", [(100, 30), (80, 24)], ids=["100x30", "80x24"])
 def test_whole_run_on_a_fake_clock(
-    snap_compare: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    snap_compare: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: tuple[int, int]
 ) -> None:
     monkeypatch.setattr("igentai_tui.store.secrets.token_hex", lambda n: "ab12cd34ef56")
     args = build_parser().parse_args(
@@ -285,4 +344,4 @@ def test_whole_run_on_a_fake_clock(
                 break
         await pilot.pause(0.05)
 
-    assert snap_compare(app, terminal_size=(100, 30), run_before=finished)
+    assert snap_compare(app, terminal_size=size, run_before=finished)

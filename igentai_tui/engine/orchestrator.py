@@ -37,6 +37,7 @@ from igentai_tui.engine.prompts import (
     VERIFY_VERSION,
     list_prompt,
     parse_verdict,
+    short_partition,
     subtopics_prompt,
     verify_prompt,
 )
@@ -44,12 +45,18 @@ from igentai_tui.engine.routing import Outcome, make_router
 from igentai_tui.engine.saturation import Marginal
 from igentai_tui.engine.throttle import Throttle
 from igentai_tui.engine.verify import Decisions, Pending, Verifier
-from igentai_tui.output import OutputFile
+from igentai_tui.engine.words import count
+from igentai_tui.output import OutputError, OutputFile
 from igentai_tui.providers.base import (
     CompletionRequest,
+    ConnectionFailed,
+    ContextTooLong,
+    Overloaded,
     Provider,
     ProviderError,
     RateLimited,
+    ServerError,
+    Timeout,
     list_price,
 )
 from igentai_tui.store import (
@@ -84,6 +91,15 @@ VERIFY_OFF_NOTICE = (
     "verification is off: the model's replies to it could not be read; "
     "entries are confirmed unchecked from now on"
 )
+# An arm whose requests fail this many times in a row (no success between; transient errors
+# neither count nor reset the count) is dropped for the run: a wrong model name, a 404, a reply
+# that never parses. Such a request is refused before any generation, so 8 cost next to nothing;
+# a healthy arm that sends a bad reply one time in four (the fault storm's servers) would be
+# dropped by mistake about once in 65,000 requests (4^8).
+MAX_FAILURES_IN_A_ROW = 8
+# Errors that say nothing about the arm itself: the server's state of the moment. (Too long a
+# context has its own remedy in the producer; key and quota errors disable the account at once.)
+TRANSIENT = (RateLimited, Overloaded, ServerError, Timeout, ConnectionFailed, ContextTooLong)
 
 
 def _account(arm: str) -> str:
@@ -192,7 +208,9 @@ class Orchestrator:
         self.producers: dict[int, Producer] = {}
         self._next_pid = 1
         self.all_paused = False
-        self._disabled: dict[str, str] = {}  # account (see _account) -> why
+        self._disabled: dict[str, str] = {}  # account (see _account) or arm -> why
+        self._failing: Counter[str] = Counter()  # arm -> failures in a row (see TRANSIENT)
+        self._secrets_noted: set[str] = set()  # arms whose replies held a key
         self.partitions = Partitions(settings.topic, plan=settings.partitions)
         self._exhausted_noted = False
         self._marginal = Marginal()
@@ -255,13 +273,14 @@ class Orchestrator:
             self._asked = state.requests - state.checks
             gap = f" after {span(self.clock.now() - parse_utc(idle))} idle" if idle else ""
             found = sum(n for _, n in state.proposal_counts)
-            self._publish(Notice(f"resumed{gap}: {found:,} entries so far", "information"))
+            self._publish(Notice(f"resumed{gap}: {count(found, 'entry')} so far", "information"))
             if lost:
                 tokens = sum(c.input_tokens for c in lost)
                 self._publish(
                     Notice(
-                        f"{len(lost)} requests of the last session got no reply (interrupted); "
-                        f"their {tokens:,} input tokens are estimated"
+                        f"{count(len(lost), 'request')} of the last session got no reply "
+                        f"(interrupted); {'its' if len(lost) == 1 else 'their'} {tokens:,} input "
+                        "tokens are estimated"
                     )
                 )
         for _ in range(s.producers):
@@ -275,12 +294,17 @@ class Orchestrator:
         finally:
             ticker.cancel()
             await self._shutdown(ingest)
+            self.store.release_reserve()  # room for what follows, should the disk be full
             await self._interrupt_calls()
         assert self._end is not None
         status, reason = self._end
         await self._record_routing(self.clock.monotonic(), final=True)
         await self._save_partitions(self.clock.monotonic(), final=True)
-        await self.store.finish_run(self.run_row.id, status, reason, self.clock.now())
+        try:
+            await self.store.finish_run(self.run_row.id, status, reason, self.clock.now())
+        except Exception as exc:  # the run shows as running (crashed) until resumed
+            self._publish(Notice(f"could not store the end of the run: {exc}", "error"))
+            status, reason = "failed", f"{reason}; its end could not be stored: {exc}"
         self.metrics.estimated_total = self._estimate()
         snap = self.metrics.snapshot(self.clock.monotonic())
         self._publish(MetricsUpdated(snap))
@@ -510,10 +534,22 @@ class Orchestrator:
             self._cond.notify_all()
         where = p.label or "the topic"
         if made and p.plans > 1:
-            self._post(Notice(f"{len(made)} more subtopics of {where}", "information"))
+            self._post(Notice(f"{count(len(made), 'more subtopic')} of {where}", "information"))
+        elif made and made[0].letters:  # the ranges as the producers panel shows them
+            spans = ", ".join(short_partition(q.name).rpartition(" ")[2] for q in made)
+            self._post(Notice(f"split {where} by first letter: {spans}", "information"))
         elif made:
-            how = "by first letter" if made[0].letters else f"into {len(made)} subtopics"
-            self._post(Notice(f"split {where} {how}", "information"))
+            self._post(Notice(f"split {where} into {count(len(made), 'subtopic')}", "information"))
+
+    def secrets_dropped(self, a: Assignment, n: int) -> None:
+        """A reply held items with a key in them (or shaped like one), dropped: say so, once
+        an arm (they are counted in the calls' `rejected`)."""
+        with self._lock:
+            if a.arm in self._secrets_noted:
+                return
+            self._secrets_noted.add(a.arm)
+        self._post(Notice(f"a reply of {a.arm} held an API key or a key-shaped token: {n} "
+                          "items dropped (counted as rejected; told once)", "error"))  # fmt: skip
 
     def begin(self, call: CallRecord) -> bool:
         """Store `call`'s row, in flight, before its request is sent; wait for the commit.
@@ -532,7 +568,7 @@ class Orchestrator:
         if call.id is None:
             error = self.store.start_error
             self._post(Notice(f"could not store a request before sending it: {error}", "error"))
-            self._stop_from_thread(f"database error: {error}", "failed")
+            self._fail(f"database error: {error}")
         return call.id is not None
 
     def unsent(self, a: Assignment) -> None:
@@ -557,6 +593,7 @@ class Orchestrator:
             self._inflight[account] -= 1
             if batch.call.error_kind is None:
                 self._throttle.succeeded(account, self.clock.monotonic(), len(self.producers))
+                self._failing.pop(assignment.arm, None)
             self._cond.notify_all()
         while not self._slots.acquire(timeout=0.1):
             if self._end is not None:
@@ -580,16 +617,28 @@ class Orchestrator:
                 many = "request" if cap == 1 else "requests"
                 self._post(Notice(f"{account} keeps rate-limiting: at most {cap} {many} at once"))
             return
-        if not exc.disables_provider:
+        if exc.disables_provider:
+            self._disable(account, str(exc))
+            return
+        if isinstance(exc, TRANSIENT):
             return
         with self._lock:
-            if account in self._disabled:
+            self._failing[a.arm] += 1
+            failures = self._failing[a.arm]
+        if failures >= MAX_FAILURES_IN_A_ROW:
+            why = f"{failures} requests in a row failed, the last: {exc.kind}: {exc}"
+            self._disable(a.arm, why)
+
+    def _disable(self, what: str, why: str) -> None:
+        """Take an account or an arm out of the run; end the run when nothing usable is left."""
+        with self._lock:
+            if what in self._disabled:
                 return
-            self._disabled[account] = str(exc)
+            self._disabled[what] = why
             usable = self._least_used_arm() is not None
-        self._post(Notice(f"{account} disabled for this run: {exc}", "error"))
+        self._post(Notice(f"{what} disabled for this run: {why}", "error"))
         if not usable:
-            self._stop_from_thread(f"no usable provider: {account}: {exc}", "failed")
+            self._stop_from_thread(f"no usable provider: {what}: {why}", "failed")
 
     def producer_changed(self, producer: Producer) -> None:
         self._post(
@@ -626,7 +675,7 @@ class Orchestrator:
         return SATURATED if settled == "exhausted" else None
 
     def _arm_disabled(self, arm: str) -> bool:
-        return _account(arm) in self._disabled
+        return arm in self._disabled or _account(arm) in self._disabled
 
     def _throttled(self, arm: str) -> bool:
         account = _account(arm)
@@ -732,12 +781,14 @@ class Orchestrator:
             )
         except Exception as exc:
             self._publish(Notice(f"could not store results: {exc}", "error"))
-            self.stop(f"database error: {exc}", "failed")
+            self._fail(f"database error: {exc}")
             for it in items:
                 it.stored.set()
             return
         try:
             await self._account_items(items, outcomes, verifying)
+        except OutputError as exc:
+            self._output_failed(exc)
         finally:
             for it in items:
                 it.stored.set()
@@ -925,4 +976,24 @@ class Orchestrator:
         # call_soon keeps FIFO order with the batches producers already handed over.
         self._loop.call_soon(self._queue.put_nowait, None)
         await ingest
-        self.output.sync()
+        try:
+            self.output.sync()
+        except OutputError as exc:
+            self._output_failed(exc)
+
+    def _output_failed(self, exc: OutputError) -> None:
+        """The output file cannot take more (a full disk): the run fails. What was found is
+        stored; the file lags behind the database, and a resume or an export writes it out."""
+        if self._end is None or not self._end[1].startswith("output error"):
+            self._publish(Notice(f"{exc}: stopping; the database holds every entry found "
+                                 "(--resume restores the file, igentai export writes it)",
+                                 "error"))  # fmt: skip
+        self._fail(f"output error: {exc}")
+
+    def _fail(self, reason: str) -> None:
+        """End the run as failed, even when it was already stopping for another reason."""
+        with self._lock:
+            if self._end is not None and self._end[0] == "failed":
+                return
+            self._end = None
+            self.stop(reason, "failed")

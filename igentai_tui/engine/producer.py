@@ -23,6 +23,7 @@ from igentai_tui.providers.base import (
     RateLimited,
     estimate_tokens,
 )
+from igentai_tui.redact import holds_secret
 from igentai_tui.store import IN_FLIGHT, Batch, CallRecord
 
 if TYPE_CHECKING:
@@ -158,10 +159,14 @@ class Producer:
                 )
             return Batch(call, verdicts=verdicts)
         parsed = parse_reply(reply.text, truncated=reply.truncated)
+        lines = [c for c in parsed.candidates if not holds_secret(c)]  # a key is no entry
+        if len(lines) < len(parsed.candidates):
+            self._orc.secrets_dropped(a, len(parsed.candidates) - len(lines))
         if a.plan:  # subtopics, not entries: the planner takes them
-            self._orc.planned(a, parsed.candidates)
+            self._orc.planned(a, lines)
+            call.rejected = parsed.rejected + len(parsed.candidates) - len(lines)
             return Batch(call)
-        candidates = [f for f in map(forms, parsed.candidates) if f is not None]
+        candidates = [f for f in map(forms, lines) if f is not None]
         call.rejected = parsed.rejected + len(parsed.candidates) - len(candidates)
         return Batch(call, candidates)
 

@@ -3,7 +3,7 @@
 `run_tui(args)` is the entry point of `igentai [TOPIC]`. The app drives the orchestrator on
 its own event loop, hosts the producers as thread workers, and keeps the exit statuses of the
 headless mode: 0 when the run ended (stop condition, `s`, or `q` after a clean stop), 1 when
-it failed, 2 on bad input, 130 when interrupted by a signal.
+it failed, 2 on bad input, 130 when interrupted by a signal (129 by SIGHUP: the terminal closed).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import queue
 import signal
 import sys
 import threading
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from textual.app import App, SystemCommand
+from textual.drivers._writer_thread import WriterThread
 from textual.screen import Screen
 
 from igentai_tui.cli import (
@@ -41,6 +43,7 @@ from igentai_tui.output import OutputError, OutputFile, repair
 from igentai_tui.providers import make_provider
 from igentai_tui.providers.base import Provider, list_price
 from igentai_tui.redact import redact
+from igentai_tui.signals import leave_closed_terminal, stop_signals, terminals
 from igentai_tui.store import RunRow, Store, StoreError
 from igentai_tui.tui.model import RunInfo, RunModel
 from igentai_tui.tui.screens.dialogs import ConfirmQuit
@@ -88,7 +91,7 @@ class IgentaiApp(App[int]):
         self._cursor_blink = cursor_blink
         self.run_closed = False  # the run is over and its store and output file are closed
         self._quit_when_done = False
-        self._interrupted = False
+        self._signal = 0  # the first signal that stopped the run
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -152,6 +155,9 @@ class IgentaiApp(App[int]):
             resume = await self._prepare_resume(store, request)
         except StoreError as exc:
             self._fail(Exit.USAGE, str(exc))
+            return
+        except OutputError as exc:  # the repair met a full disk: nothing was run
+            self._fail(Exit.FAILED, str(exc))
             return
         orc = Orchestrator(s, store, providers, output, clock=self.clock, spawn=self._spawn)
         orc.subscribe(self.model)
@@ -243,14 +249,34 @@ class IgentaiApp(App[int]):
 
     def _install_signals(self) -> None:
         loop = asyncio.get_running_loop()
+        ttys = terminals()
 
         def handler(signum: int) -> None:
-            self._interrupted = True
+            if signum == signal.SIGHUP:
+                self._leave_closed_terminal(ttys)
+            self._signal = self._signal or signum
             self._stop_and_quit(f"interrupted by {signal.Signals(signum).name}")
 
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in stop_signals():
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(sig, handler, sig)
+
+    def _leave_closed_terminal(self, ttys: list[int]) -> None:
+        """After a hang-up, what Textual still draws goes to /dev/null instead of failing.
+
+        Textual writes from a thread that dies on the first failed write, and the app then
+        blocks for good on that thread's full queue (textual#6692 is the same dead writer):
+        so the writer is replaced too, whether it has died already or is about to."""
+        leave_closed_terminal(ttys)
+        driver = self._driver
+        old = getattr(driver, "_writer_thread", None)
+        if not isinstance(old, WriterThread):
+            return
+        fresh = WriterThread(driver._file)  # type: ignore[union-attr]
+        fresh.start()
+        driver._writer_thread = fresh  # type: ignore[union-attr]
+        with contextlib.suppress(queue.Full):
+            old._queue.put_nowait(None)  # a live one ends once it has written what it holds
 
     def _fail(self, code: int, message: str) -> None:
         self.message = f"igentai: error: {message}"
@@ -262,7 +288,9 @@ class IgentaiApp(App[int]):
 
     @property
     def exit_code(self) -> int:
-        if self._interrupted:
+        if self._signal == signal.SIGHUP:
+            return Exit.HANGUP
+        if self._signal:
             return Exit.INTERRUPTED
         if self.result is not None and self.result.status == "failed":
             return Exit.FAILED
@@ -357,7 +385,9 @@ def run_tui(args: argparse.Namespace) -> int:
             print(f"igentai: error: {exc}", file=sys.stderr)
             return Exit.USAGE
     app = IgentaiApp(args, request=request, handle_signals=True)
+    ttys = terminals()
     code = app.run()
+    leave_closed_terminal(ttys)  # after a hang-up (SIGHUP), what follows is written nowhere
     if app.message:
         print(app.message, file=sys.stderr)
     result = app.result

@@ -7,6 +7,7 @@ from rich.text import Text
 from igentai_tui.engine.metrics import Snapshot
 from igentai_tui.engine.orchestrator import Limits
 from igentai_tui.engine.sanitize import display_text
+from igentai_tui.engine.words import count
 
 # Distinct on dark and light themes alike; one a provider:model, in the run's order.
 PALETTE = (
@@ -20,7 +21,8 @@ PALETTE = (
     "#9a8cf0",
 )
 DASH = "—"
-ARM_MAX = 20  # provider:model labels in tables
+ARM_MAX = 20  # provider:model labels in narrow tables
+ARM_WIDE = 60  # ... and where there is room
 
 STATE_STYLE = {
     "running": "green",
@@ -44,6 +46,26 @@ def arm_colors(arms: list[str] | tuple[str, ...]) -> dict[str, str]:
 def safe(text: str | None, max_len: int = 120, style: str = "") -> Text:
     """Untrusted text as a literal `Text`: escapes and controls removed, length bounded."""
     return Text(display_text(text or "", max_len), style=style, no_wrap=True, end="")
+
+
+def arm_label(arm: str) -> str:
+    """A provider:model as the panels name it: a server's URL as host and port, its usual
+    `/v1` left out ("openai:llama3.1@localhost:11434")."""
+    head, at, url = arm.partition("@")
+    if not at:
+        return arm
+    return f"{head}@{url.partition('://')[2] or url}".removesuffix("/").removesuffix("/v1")
+
+
+def arm_text(arm: str, max_len: int = ARM_MAX, style: str = "") -> Text:
+    """`arm_label(arm)` in at most `max_len` characters: cut in the middle, so that two models
+    of one provider, or two servers, stay told apart ("openai:gpt-4o…0.1:8080"); at the end
+    when that leaves too little of either side ("openai:gpt-4o-…")."""
+    label = display_text(arm_label(arm), 10_000)
+    if len(label) > max_len:
+        tail = (max_len - 1) // 3 if max_len >= ARM_MAX else 0
+        label = f"{label[: max_len - 1 - tail]}…{label[len(label) - tail :]}"
+    return Text(label, style=style, no_wrap=True, end="")
 
 
 def num(n: int | None) -> str:
@@ -99,7 +121,7 @@ def limit_progress(limits: Limits, snap: Snapshot) -> list[tuple[str, float]]:
     if limits.max_requests is not None:
         out.append(
             (
-                f"{num(t.requests)}/{num(limits.max_requests)} requests",
+                f"{num(t.requests)}/{count(limits.max_requests, 'request')}",
                 t.requests / limits.max_requests,
             )
         )

@@ -113,6 +113,7 @@ class Storm:
         self.ok_per_deck = ok_per_deck
         self.now = now
         self.served: list[tuple[float, str]] = []  # (time on the run's clock, fault or "ok")
+        self.decks = 0  # decks dealt, the one being served included
         self._pending: list[str] = []
         self._lock = threading.Lock()
         self._healthy = type(server).default.__get__(server)
@@ -121,12 +122,19 @@ class Storm:
 
     def _next(self) -> str:
         if not self._pending:
+            self.decks += 1
             deck = [*FAULTS, *["ok"] * self.ok_per_deck]
             self.rng.shuffle(deck)
             for item in deck:
                 burst = self.rng.randint(3, 6) if item.startswith("429 burst") else 1
                 self._pending.extend([item] * burst)
         return self._pending.pop(0)
+
+    @property
+    def whole_decks(self) -> int:
+        """Decks of which every item has been served: each holds every fault."""
+        with self._lock:
+            return self.decks - (1 if self._pending else 0)
 
     def entries(self, n: int = 30) -> str:
         tag = next(self._tag)

@@ -16,7 +16,8 @@ from textual.widgets import Button, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from igentai_tui.commands import FORMATS
-from igentai_tui.tui.format import safe
+from igentai_tui.engine.words import count
+from igentai_tui.tui.format import arm_text
 
 
 class ConfirmQuit(ModalScreen[bool]):
@@ -62,7 +63,8 @@ class AddOnDialog(ModalScreen[str | None]):
             options = [
                 Option(
                     Text.assemble(
-                        safe(arm, 40), (f"  ({self._counts.get(arm, 0)} producers)", "dim")
+                        arm_text(arm, 60),
+                        (f"  ({count(self._counts.get(arm, 0), 'producer')})", "dim"),
                     ),
                     id=f"arm-{i}",
                 )

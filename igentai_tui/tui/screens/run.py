@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
@@ -31,6 +32,9 @@ from igentai_tui.tui.widgets.status import StatusLine
 from igentai_tui.tui.widgets.throughput import ThroughputPanel
 
 REFRESH_HZ = 3
+# Below this width the footer's keys and "^p palette" do not fit side by side: the keys stay
+# (`?` shows ctrl+p among them).
+PALETTE_MIN_WIDTH = 96
 SATURATION = 0.9  # Good-Turing coverage above which the status line warns
 # The actions whose footer key depends on the run's state (`RunScreen.check_action`).
 _STATEFUL_ACTIONS = ("pause_all", "resume_all", "pause_one", "resume_one", "add", "remove")
@@ -102,8 +106,8 @@ class RunScreen(Screen[None]):
         Binding("d", "remove", "Remove"),
         Binding("s", "stop", "Stop"),
         Binding("q", "app.quit", "Quit"),
+        Binding("question_mark", "help", "Help", key_display="?"),  # before e: the last cut
         Binding("e", "export", "Export"),
-        Binding("question_mark", "help", "Help", key_display="?"),
     ]
 
     # For the command palette: action, title, help.
@@ -148,8 +152,19 @@ class RunScreen(Screen[None]):
         routing = f" · routing: {self.info.routing}" if self.info.routing else ""
         self.query_one("#providers").border_title = f"Providers{routing} · share of last minute"
         self.query_one(ProducersTable).focus()
+        self._fit_footer(self.app.size.width)
         self.refresh_panels()
         self.set_interval(1 / REFRESH_HZ, self.refresh_panels)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit_footer(event.size.width)
+
+    def _fit_footer(self, width: int) -> None:
+        footer = self.query_one(Footer)
+        wide = width >= PALETTE_MIN_WIDTH
+        if footer.show_command_palette != wide:
+            footer.show_command_palette = wide
+            self.refresh_bindings()
 
     # -- state -----------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import copy
 import os
+import re
 from collections.abc import Mapping
 from typing import ClassVar
 
@@ -37,6 +38,27 @@ ROUTING_HELP = {
     "round-robin": "in turn",
     "weighted": "by weights",
 }
+# The form's field for each flag it fills in: an error names the field the user typed in.
+FIELDS = {
+    "--producers": "Producers",
+    "--providers": "Providers",
+    **{flag: "Stop" for _label, _value, flag, _ph in STOPS if flag},
+    "--routing": "Routing",
+    "--optimize": "Routing",
+    "--weights": "Weights",
+}
+_ABOUT_FLAG = re.compile(r"(?:argument )?(--[a-z-]+)(?:/-\w)?: ")
+
+
+def in_form_words(message: str) -> str:
+    """An error about a flag said about the form's field: "argument --producers/-n: expected
+    a whole number, got 'abc'" -> "Producers: expected a whole number, got 'abc'"."""
+    m = _ABOUT_FLAG.match(message)
+    if m is None or m.group(1) not in FIELDS:
+        return message
+    return f"{FIELDS[m.group(1)]}: {message[m.end() :]}"
+
+
 SIM_ONLY_NOTE = (
     "Only sim is available: the built-in offline simulator. Its entries are simulated, not "
     "answers from a real LLM. Set {keys} to use a real model."
@@ -208,7 +230,8 @@ class StartScreen(Screen[RunRequest]):
         try:
             request = self.request()
         except UsageError as exc:
-            self.query_one("#start-error", Static).update(Text(f"⚠ {exc}", style="bold red"))
+            message = f"⚠ {in_form_words(str(exc))}"
+            self.query_one("#start-error", Static).update(Text(message, style="bold red"))
             return
         self.dismiss(request)
 

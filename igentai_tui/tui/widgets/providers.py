@@ -7,15 +7,32 @@ from collections.abc import Sequence
 from rich.text import Text
 
 from igentai_tui.engine.metrics import Snapshot, TallyView
-from igentai_tui.tui.format import ARM_MAX, DASH, compact, latency, money, num, pct, safe
+from igentai_tui.tui.format import (
+    ARM_MAX,
+    ARM_WIDE,
+    DASH,
+    arm_text,
+    compact,
+    latency,
+    money,
+    num,
+    pct,
+)
 from igentai_tui.tui.widgets.table import KeyedTable, cell
+
+FIGURES = 76  # what the eleven columns of figures take, with every column's padding
 
 
 def provider_cells(
-    arm: str, view: TallyView | None, producers: int, recent_requests: int, color: str
+    arm: str,
+    view: TallyView | None,
+    producers: int,
+    recent_requests: int,
+    color: str,
+    arm_max: int = ARM_MAX,
 ) -> list[Text]:
     """One row; `share` is the arm's share of the requests of the last minute."""
-    label = Text.assemble(("■ ", color), safe(arm, ARM_MAX), no_wrap=True, end="")
+    label = Text.assemble(("■ ", color), arm_text(arm, arm_max), no_wrap=True, end="")
     if view is None:
         return [label, cell(str(producers))] + [cell(DASH, "dim")] * 10
     per_new = getattr(view, "cost_per_new", None)
@@ -64,9 +81,11 @@ class ProvidersTable(KeyedTable):
         producers_per_arm: dict[str, int],
         colors: dict[str, str],
     ) -> None:
+        self.shown = (snap, arms, producers_per_arm, colors)
         views = snap.arms if snap else {}
         total = snap.total.requests_per_min if snap else 0
         order = list(arms) + sorted(set(views) - set(arms))
+        arm_max = max(ARM_MAX, min(ARM_WIDE, (self.size.width or 100) - FIGURES - 2))
         self.sync(
             [
                 (
@@ -77,6 +96,7 @@ class ProvidersTable(KeyedTable):
                         producers_per_arm.get(arm, 0),
                         total,
                         colors.get(arm, ""),
+                        arm_max,
                     ),
                 )
                 for arm in order

@@ -9,7 +9,7 @@ from rich.text import Text
 from textual.widget import Widget
 
 from igentai_tui.engine.events import FoundEntry
-from igentai_tui.tui.format import safe
+from igentai_tui.tui.format import arm_text, safe
 
 ENTRY_MAX = 120
 
@@ -45,7 +45,7 @@ class RecentEntries(Widget):
             src = Text(f"#{e.producer}", style="dim", end="")
             if self._show_arm and width >= 60:
                 src.append(" ")
-                src.append_text(safe(e.arm, 18, self._colors.get(e.arm, "dim")))
+                src.append_text(arm_text(e.arm, 18, self._colors.get(e.arm, "dim")))
             elif self._show_arm:
                 src.append(" ■", style=self._colors.get(e.arm, "dim"))
             table.add_row(safe(e.text, ENTRY_MAX), src)

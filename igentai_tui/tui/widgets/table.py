@@ -3,19 +3,32 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from rich.text import Text
+from textual import events
 from textual.widgets import DataTable
 
 
 class KeyedTable(DataTable[Text]):
-    """Rows keyed by a string; `sync()` adds, updates and removes rows to match."""
+    """Rows keyed by a string; `sync()` adds, updates and removes rows to match.
+
+    A subclass's `show(*args)` makes the rows, fitting them to the table's width, and keeps
+    its arguments in `shown`: the rows are made again when the width changes."""
 
     COLUMNS: Sequence[tuple[str, str, bool]] = ()  # key, label, right-aligned
+    shown: tuple[Any, ...] | None = None
 
     def on_mount(self) -> None:
         for key, label, right in self.COLUMNS:
             self.add_column(Text(label, justify="right" if right else "left"), key=key)
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self.shown is not None:
+            self.show(*self.shown)
+
+    def show(self, *args: Any) -> None:
+        raise NotImplementedError
 
     def sync(self, rows: Sequence[tuple[str, Sequence[Text]]]) -> None:
         """Make the table hold exactly `rows` (key, cells), in that order."""

@@ -11,7 +11,8 @@ from textual.widgets import Static
 
 from igentai_tui.engine.metrics import Snapshot
 from igentai_tui.engine.orchestrator import Limits
-from igentai_tui.tui.format import clock, compact, limit_progress, money, num, pct, safe
+from igentai_tui.engine.words import count
+from igentai_tui.tui.format import arm_text, clock, compact, limit_progress, money, num, pct
 from igentai_tui.tui.widgets.chart import BucketChart
 
 
@@ -37,7 +38,7 @@ def stats_text(snap: Snapshot | None, limits: Limits) -> Text:
             clock(snap.elapsed_s),
         )
     )
-    errors = f" ({num(t.errors)} errors)" if t.errors else ""
+    errors = f" ({count(t.errors, 'error')})" if t.errors else ""
     lines.append(
         Text.assemble(
             ("Requests ", "dim"),
@@ -89,7 +90,7 @@ def legend_text(arms: Sequence[str], colors: dict[str, str]) -> Text:
     for i, arm in enumerate(arms):
         if i:
             out.append("  ")
-        out.append_text(safe(arm, 40, f"bold {colors.get(arm, 'white')}"))
+        out.append_text(arm_text(arm, 48, f"bold {colors.get(arm, 'white')}"))
     return out
 
 
