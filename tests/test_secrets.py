@@ -194,7 +194,7 @@ async def test_the_tui_shows_no_key(setup: Path, monkeypatch: pytest.MonkeyPatch
     tmp = setup
     arms = "openai,anthropic,gemini,sim:instant"  # sim keeps the run (and its WAL) going
     with Servers(monkeypatch):
-        app = make_app(tmp, "--providers", arms, "-n", "4", provider="real")
+        app = make_app(tmp, "--providers", arms, "-n", "4", "--no-verify", provider="real")
         async with app.run_test(size=(160, 48)) as pilot:
             await until(pilot, lambda: app.orc is not None and len(app.orc._disabled) == 3)
             await until(pilot, lambda: app.model.found >= 20)
@@ -260,7 +260,7 @@ def test_a_reply_that_echoes_a_key_is_dropped_and_counted(
         server.answer = lambda seen: _echoing_reply(seen.body["messages"][-1]["content"])
         monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
         code = main(["--headless", "Paris attractions", "--providers", "openai", "-n", "1",
-                     "--max-requests", "3", "--db", "igentai.db"])  # fmt: skip
+                     "--max-requests", "3", "--db", "igentai.db", "--no-verify"])  # fmt: skip
     out, err = capsys.readouterr()
     assert code == 0, err
     con = sqlite3.connect(tmp / "igentai.db")
