@@ -16,11 +16,22 @@ def fs(*texts: str) -> list[Forms]:
     return [f for f in map(forms, texts) if f is not None]
 
 
+_fresh = iter(range(10**9))
+
+
+def mine_root(parts: Partitions, times: int = P.PLAN_GAP) -> None:
+    """List requests on the whole topic, each bringing ten new entries: what happens between
+    two subtopic answers (see `PLAN_GAP`)."""
+    for _ in range(times):
+        mine(parts, parts.root, [f"Sight {next(_fresh)}" for _ in range(10)], new=10)
+
+
 def planned_root(subtopics: list[str] = SUBTOPICS) -> Partitions:
     parts = Partitions("Paris attractions")
     task = parts.next()
     assert task is not None and task.plan and task.partition is parts.root
     parts.planned(parts.root, subtopics)
+    mine_root(parts)
     second = parts.next()
     assert second is not None and second.plan  # the topic is split twice
     parts.planned(parts.root, [])
@@ -46,6 +57,7 @@ def test_the_second_split_adds_only_what_the_first_missed() -> None:
     parts = Partitions("Paris attractions")
     parts.next()
     parts.planned(parts.root, SUBTOPICS[:3])
+    mine_root(parts)
     assert parts.next().plan  # type: ignore[union-attr]
     made = parts.planned(parts.root, ["museums", "The Churches", "Bridges", "Cemeteries"])
     assert [p.name for p in made] == ["Bridges", "Cemeteries"]
@@ -210,6 +222,8 @@ def test_one_split_request_at_a_time_per_partition() -> None:
     assert first is not None and first.plan
     assert not parts.next().plan  # type: ignore[union-attr]  # the topic is mined meanwhile
     parts.planned(parts.root, SUBTOPICS)
+    assert not parts.next().plan  # type: ignore[union-attr]  # mining comes between answers
+    mine_root(parts)
     second = parts.next()
     assert second is not None and second.plan
     parts.released(parts.root, plan=True)  # the first reply's bookkeeping arrives late
@@ -308,6 +322,8 @@ def plan_answers(parts: Partitions, p: Partition, answers: list[list[str]]) -> i
     how many it asked for."""
     asked = 0
     while not p.planned:
+        if asked:
+            mine_root(parts)
         task = parts.next()
         assert task is not None and task.plan and task.partition is p
         parts.planned(p, answers[asked] if asked < len(answers) else [])
@@ -414,3 +430,19 @@ def test_no_stop_while_the_estimate_says_30_percent_is_unfound() -> None:
         raise AssertionError("never exhausted")
     left = parts.unfound()
     assert left < P.SATURATION_LEFT * (found + left)  # the estimate agrees
+
+
+def test_a_model_that_answers_every_split_with_new_names_does_not_starve_mining() -> None:
+    """A model that answers a subtopic request with entries (new names every time) keeps the
+    subtopic list growing; one producer still spends most requests on lists."""
+    parts = Partitions("Paris attractions")
+    plans = 0
+    for n in range(30):
+        task = parts.next()
+        assert task is not None
+        if task.plan:
+            plans += 1
+            parts.planned(task.partition, [f"Sight {n} {i}" for i in range(10)])
+        else:
+            mine(parts, task.partition, [f"Place {n} {i}" for i in range(10)], new=10)
+    assert plans <= 30 // (P.PLAN_GAP + 1) + 1

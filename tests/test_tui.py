@@ -148,10 +148,16 @@ def footer_labels(app: IgentaiApp) -> set[str]:
 
 
 def db_entries(tmp_path: Path) -> list[str]:
+    """The confirmed entries (what output.txt holds), sorted: the file has them in the order
+    they were confirmed."""
     con = sqlite3.connect(tmp_path / "t.db")
-    rows = [r[0] for r in con.execute("SELECT text FROM entries ORDER BY id")]
+    rows = [r[0] for r in con.execute("SELECT text FROM entries WHERE status = 'confirmed'")]
     con.close()
-    return rows
+    return sorted(rows)
+
+
+def output_lines(path: Path) -> list[str]:
+    return sorted(path.read_text(encoding="utf-8").splitlines())
 
 
 # -- keys ------------------------------------------------------------------------------------
@@ -275,7 +281,7 @@ async def test_s_stops_cleanly_and_the_app_stays(tmp_path: Path) -> None:
         for action in ("pause_all", "add", "add_on", "remove", "stop"):
             assert not screen.check_action(action, ())
         assert "STOPPED" in terminal_output(app)[1]
-        assert (tmp_path / "out.txt").read_text().splitlines() == db_entries(tmp_path)
+        assert output_lines(tmp_path / "out.txt") == db_entries(tmp_path)
         await pilot.press("q")  # no run going: no question
         await until(pilot, lambda: app.return_code is not None)
     assert app.return_value == 0
@@ -296,8 +302,8 @@ async def test_q_asks_then_stops_cleanly_and_db_equals_output(tmp_path: Path) ->
     assert app.return_value == 0
     assert app.result is not None and app.result.status == "stopped"
     texts = db_entries(tmp_path)
-    assert len(texts) == app.result.snapshot.unique > 50
-    assert (tmp_path / "out.txt").read_text(encoding="utf-8").splitlines() == texts
+    assert len(texts) == app.result.snapshot.confirmed > 50
+    assert output_lines(tmp_path / "out.txt") == texts
 
 
 async def test_e_exports_the_entries(tmp_path: Path) -> None:
@@ -318,7 +324,7 @@ async def test_e_exports_the_entries(tmp_path: Path) -> None:
         await pilot.click("#export")
         await until(pilot, lambda: target.exists() and target.stat().st_size > 0)
     rows = [json.loads(line) for line in target.read_text().splitlines()]
-    assert [r["text"] for r in rows] == db_entries(tmp_path)
+    assert sorted(r["text"] for r in rows) == db_entries(tmp_path)
     assert rows[0]["provider"] == "sim" and rows[0]["producer"] in (1, 2)
 
 
@@ -381,7 +387,11 @@ async def test_start_screen_collects_the_run(tmp_path: Path) -> None:
     assert (s.topic, s.producers, s.limits.max_requests) == ("Board games", 2, 6)
     assert [a.label for a in s.arms] == ["sim:default"]
     assert app.result is not None and app.result.status == "completed"
-    assert app.result.snapshot.total.requests == 6
+    # --max-requests counts the requests for entries and subtopics, not verification's.
+    con = sqlite3.connect(tmp_path / "t.db")
+    sql = "SELECT count(*) FROM calls WHERE prompt_version != 'verify-v1'"
+    assert con.execute(sql).fetchone()[0] == 6
+    con.close()
 
 
 async def test_start_screen_picks_the_routing(tmp_path: Path) -> None:
@@ -468,11 +478,12 @@ def test_closing_the_terminal_stops_the_run_and_exits_129(tmp_path: Path) -> Non
     assert code == 129
     con = sqlite3.connect(tmp_path / "igentai.db")
     run = con.execute("SELECT status, stop_reason FROM runs").fetchone()
-    texts = [r[0] for r in con.execute("SELECT text FROM entries ORDER BY id")]
+    sql = "SELECT text FROM entries WHERE status = 'confirmed'"
+    texts = sorted(r[0] for r in con.execute(sql))
     in_flight = con.execute("SELECT count(*) FROM calls WHERE error_kind = 'in_flight'").fetchone()
     con.close()
     assert run == ("stopped", "interrupted by SIGHUP") and in_flight == (0,)
-    assert (tmp_path / "output.txt").read_text().splitlines() == texts != []
+    assert output_lines(tmp_path / "output.txt") == texts != []
 
 
 def test_run_tui_rejects_an_empty_topic(capsys: pytest.CaptureFixture[str]) -> None:
@@ -594,4 +605,4 @@ async def test_resume_continues_a_stopped_run(tmp_path: Path) -> None:
         assert any(n.message.startswith("resumed after") for n in again.model.notices)
     assert again.result is not None and again.result.run.uid == uid
     assert again.result.status == "completed" and again.result.snapshot.unique > first
-    assert (tmp_path / "out.txt").read_text().splitlines() == db_entries(tmp_path)
+    assert output_lines(tmp_path / "out.txt") == db_entries(tmp_path)

@@ -131,6 +131,7 @@ class Snapshot:
     producers: dict[int, TallyView]
     coverage: Coverage
     context_lag: ContextLag
+    asked: int = 0  # requests for entries or subtopics; the rest of total.requests verified
 
 
 def coverage(observed: int, proposals: int, f1: int, f2: int) -> Coverage:
@@ -189,6 +190,7 @@ class Metrics:
         self.producers: dict[int, Tally] = {}
         self.unique = 0
         self.confirmed = 0
+        self.asked = 0  # requests for entries or subtopics, not verification (--max-requests)
         self.rejected = 0
         self.merged = 0
         self.estimated_total: float | None = None  # set by the run (partitions.py estimates)
@@ -298,4 +300,5 @@ class Metrics:
             producers={k: _view(v, now) for k, v in self.producers.items()},
             coverage=self.coverage(),
             context_lag=ContextLag(sum(e for e, _ in lag) / n, sum(s for _, s in lag) / n),
+            asked=self.asked,
         )

@@ -221,7 +221,6 @@ class Orchestrator:
         self._unstored = 0  # requests assigned whose result is not accounted yet
         self._finishing_at = 0.0
         self._saved_at = float("-inf")  # when partition rows were last stored
-        self._asked = 0  # requests for entries or subtopics (--max-requests counts these)
         self._end: tuple[str, str] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._queue: asyncio.Queue[_Item | None] | None = None
@@ -270,7 +269,7 @@ class Orchestrator:
             self.partitions.restore(state.partitions, state.seen)
             self.verifier.restore(await self.store.pending_entries(resume.id))
             self.verifier.confirmed = self.metrics.confirmed
-            self._asked = state.requests - state.checks
+            self.metrics.asked = state.requests - state.checks
             gap = f" after {span(self.clock.now() - parse_utc(idle))} idle" if idle else ""
             found = sum(n for _, n in state.proposal_counts)
             self._publish(Notice(f"resumed{gap}: {count(found, 'entry')} so far", "information"))
@@ -412,7 +411,7 @@ class Orchestrator:
                     self._cond.wait(0.25)  # every usable account is at its concurrency cap
                     continue
                 limit = s.limits.max_requests
-                if limit is not None and self._asked >= limit and self._finishing is None:
+                if limit is not None and self.metrics.asked >= limit and self._finishing is None:
                     self.finish("request limit reached", "completed")
                     continue
                 if self._finished():
@@ -436,7 +435,7 @@ class Orchestrator:
                     self._stop_from_thread(why, "completed")
                     return None
                 self._cond.wait(0.25)  # a split is being planned, or entries checked
-            self._asked += check is None
+            self.metrics.asked += check is None
             self._unstored += 1
             self._inflight[_account(arm)] += 1
             provider = self.providers[arm]

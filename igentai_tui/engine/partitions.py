@@ -40,6 +40,8 @@ SPLIT_MIN_FOUND = 40  # a dry partition that found at least this many entries is
 MIN_SUBTOPICS = 3  # a first split into fewer distinct new subtopics is poor: letters instead
 PLAN_MORE = 3  # a subtopic answer adding at least this many new names is followed by another
 PLAN_COUNT = 40  # subtopics asked for per answer (models name fewer)
+PLAN_GAP = 2  # list requests between two subtopic answers of one partition (while any can be
+# made): asking again never starves mining, nor runs on when a model answers with entries
 SPLIT_PENDING = "split_pending"  # a split is to be asked for; not mined meanwhile
 PLAN_ATTEMPTS = 2  # failed planning requests before falling back to letters
 MAX_NAME_CHARS = 80
@@ -119,6 +121,7 @@ class Partition:
     plans: int = 0  # subtopic answers applied
     plan_inflight: bool = False
     plan_failures: int = 0
+    plan_at: int = 0  # list requests of the run when its latest subtopic answer came
     last_assigned: int = 0
     below: int = 0  # new entries found by the partitions below it (its split's gain)
     split_found: int = 0  # entries it had found when it was split
@@ -283,6 +286,7 @@ class Partitions:
         self._children: dict[str, list[Partition]] = {}
         self._named: set[str] = set()  # keys of every subtopic name made a partition
         self._checked = self._rejected = 0  # entries verification decided, and rejected
+        self._lists = 0  # list requests observed
         self._share = 1.0
         self._reach = 0.0  # the most real entries a partition had found when it ran dry
         self._first: dict[str | None, list[float]] = {}  # parent -> [sum, count] of the
@@ -302,13 +306,13 @@ class Partitions:
         retired ones are mined again, least recently used first."""
         self._ticket += 1
         root = self.root
-        if not root.planned and not root.plan_inflight:
+        if not root.planned and not root.plan_inflight and self._may_ask_again(root):
             return self._plan(root)
         for p in self._by_status[SPLIT_PENDING].values():
             if not p.plan_inflight:
                 return self._plan(p)
         for p in self._by_status["split"].values():
-            if not p.planned and not p.plan_inflight:
+            if not p.planned and not p.plan_inflight and self._may_ask_again(p):
                 return self._plan(p)
         active = self._by_status["active"]
         while active:
@@ -325,6 +329,15 @@ class Partitions:
         if reopen and retired and not self._plans_out:
             return self._list(min(retired, key=lambda p: (p.inflight, p.last_assigned)))
         return None
+
+    def _may_ask_again(self, p: Partition) -> bool:
+        """Whether another subtopic answer of `p` may be asked for now: its first, or after
+        `PLAN_GAP` list requests since its latest, or when no partition can be mined."""
+        return (
+            not p.plans
+            or self._lists - p.plan_at >= PLAN_GAP
+            or not self._by_status["active"]
+        )
 
     def _not_worth_trying(self, p: Partition) -> bool:
         """Whether a partition not tried yet is not worth a request: its siblings' first
@@ -434,6 +447,7 @@ class Partitions:
         yield of real entries is under `RETIRE_YIELD`)."""
         before = len(p.seen)
         rate = p.recent_rate
+        self._lists += 1
         p.prior = self._share
         p.record(candidates, new, tokens)
         p.short = bool(asked) and len(candidates) < SHORT * asked
@@ -538,6 +552,7 @@ class Partitions:
         earlier ones missed; `p` is asked again while an answer adds at least `PLAN_MORE`."""
         self._plan_done(p)
         p.plans += 1
+        p.plan_at = self._lists
         names: list[str] = []
         mine = {_key(_last(q.name)) for q in self.children(p) if q.kind == "subtopic"}
         keys = {self._topic_key, _key(_last(p.name)) if p.name else self._topic_key}

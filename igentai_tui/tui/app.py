@@ -39,6 +39,7 @@ from igentai_tui.engine.events import Notice
 from igentai_tui.engine.orchestrator import Orchestrator, RunResult, RunSettings
 from igentai_tui.engine.routing import scored_per
 from igentai_tui.engine.sanitize import display_text
+from igentai_tui.engine.words import count
 from igentai_tui.output import OutputError, OutputFile, repair
 from igentai_tui.providers import make_provider
 from igentai_tui.providers.base import Provider, list_price
@@ -395,7 +396,7 @@ def run_tui(args: argparse.Namespace) -> int:
         snap = result.snapshot
         print(
             f"igentai: run {result.run.uid} {result.status}: {display_text(result.reason, 300)}; "
-            f"{snap.unique:,} unique entries in {app.request.output} "
+            f"{count(snap.confirmed, 'confirmed entry')} in {app.request.output} "
             f"(database {app.request.db})",
             file=sys.stderr,
         )

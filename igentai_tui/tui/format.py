@@ -116,13 +116,16 @@ def limit_progress(limits: Limits, snap: Snapshot) -> list[tuple[str, float]]:
     out: list[tuple[str, float]] = []
     if limits.max_unique is not None:
         out.append(
-            (f"{num(snap.unique)}/{num(limits.max_unique)} unique", snap.unique / limits.max_unique)
+            (
+                f"{num(snap.confirmed)}/{num(limits.max_unique)} confirmed",
+                snap.confirmed / limits.max_unique,
+            )
         )
     if limits.max_requests is not None:
         out.append(
             (
-                f"{num(t.requests)}/{count(limits.max_requests, 'request')}",
-                t.requests / limits.max_requests,
+                f"{num(snap.asked)}/{count(limits.max_requests, 'request')}",
+                snap.asked / limits.max_requests,
             )
         )
     if limits.max_tokens is not None:

@@ -26,11 +26,12 @@ KEYS = (
 )
 
 PANELS = (
-    ("Throughput", "unique entries, per minute, requests, tokens, cost, elapsed time, "
-     "coverage estimate (Chao1 ± s.d., Good-Turing), stop condition progress, and new "
-     "entries per 5 s bucket, one colour a provider:model"),
+    ("Throughput", "entries confirmed, pending (waiting for verification), rejected "
+     "(invented) and merged (a variant of another), new per minute, requests, tokens, cost, "
+     "elapsed time, coverage estimate (confirmed entries of the estimated real total), stop "
+     "condition progress, and new entries per 5 s bucket, one colour a provider:model"),
     ("Producers", "state, provider:model, partition, requests, new entries, last error"),
-    ("Recent entries", "the newest unique entries and who found them"),
+    ("Recent entries", "the newest entries (pending until verified) and who found them"),
     ("Providers", "per provider:model: producers, requests, returned, new, yield, new/min, "
      "tokens per new entry, cost per 1k new, p50 latency, errors, share of requests"),
     ("Status line", "the run's state and the latest warning"),

@@ -1,4 +1,4 @@
-"""Throughput: unique entries, rate, requests, tokens, cost, coverage, stop progress, chart."""
+"""Throughput: entries by state, rate, requests, tokens, cost, coverage, stop progress, chart."""
 
 from __future__ import annotations
 
@@ -29,9 +29,19 @@ def stats_text(snap: Snapshot | None, limits: Limits) -> Text:
     t = snap.total
     lines.append(
         Text.assemble(
-            ("Unique ", "dim"),
-            (num(snap.unique), "bold"),
-            ("   ", ""),
+            ("Confirmed ", "dim"),
+            (num(snap.confirmed), "bold"),
+            ("  pending ", "dim"),
+            num(snap.pending),
+            ("  rejected ", "dim"),
+            num(snap.rejected),
+            ("  merged ", "dim"),
+            num(snap.merged),
+        )
+    )
+    lines.append(
+        Text.assemble(
+            ("New ", "dim"),
             (num(t.unique_per_min), "bold"),
             ("/min", "dim"),
             ("   elapsed ", "dim"),
@@ -51,12 +61,11 @@ def stats_text(snap: Snapshot | None, limits: Limits) -> Text:
         )
     )
     cov = snap.coverage
-    if cov.chao1 is not None and cov.completeness is not None:
-        sd = f" ±{cov.chao1_sd:,.0f}" if cov.chao1_sd is not None else ""
+    if cov.estimated_total and cov.completeness is not None:
         lines.append(
             Text.assemble(
                 ("Coverage ", "dim"),
-                f"~{pct(cov.completeness)} of ≈{cov.chao1:,.0f}{sd}",
+                f"~{pct(cov.completeness)} of ≈{cov.estimated_total:,.0f} real",
                 ("   Good-Turing ", "dim"),
                 pct(cov.good_turing),
             )
