@@ -399,16 +399,20 @@ def test_a_model_that_repeats_the_same_20_subtopics_is_not_asked_a_third_time() 
     assert sorted(names(parts, "subtopic")) == twenty  # the combination and the echo dropped
 
 
-def test_no_stop_while_the_estimate_says_30_percent_is_unfound() -> None:
-    """Every partition looks dry, but each proposed names only once: Chao1 says much is
-    unfound, so the planner looks again (retired partitions split or mined again) rather
-    than say the topic is exhausted; it says so once the estimate agrees."""
+def test_no_stop_while_the_estimate_says_30_percent_is_unfound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every partition looks dry, but the estimate says 30% of the topic is unfound: the
+    planner looks again (retired partitions split or mined again) rather than say the topic is
+    exhausted; it says so once the estimate agrees. (The estimate's weight of a retired
+    partition's last request is raised so that it says 30%; the rule is what is tested.)"""
+    monkeypatch.setattr(P, "RETIRED_LEFT", 5.0)
     parts = planned_root()
     found = 0
     for p in [parts.root, *(parts.by_name[n] for n in SUBTOPICS)]:
         mine(parts, p, [f"{p.name} {i}" for i in range(30)], new=30)
-        mine(parts, p, [f"{p.name} {i}" for i in range(30, 33)], new=3)  # dry, all seen once
-        found += 33
+        mine(parts, p, [f"{p.name} {i}" for i in range(30, 34)], new=4)  # dry: 4 new
+        found += 34
     assert {p.status for p in parts.by_name.values()} == {"retired"} and parts.exhausted()
     left = parts.unfound()
     assert left / (found + left) >= 0.30
@@ -430,6 +434,28 @@ def test_no_stop_while_the_estimate_says_30_percent_is_unfound() -> None:
         raise AssertionError("never exhausted")
     left = parts.unfound()
     assert left < P.SATURATION_LEFT * (found + left)  # the estimate agrees
+
+
+def test_a_big_retired_partition_is_split_before_the_topic_is_exhausted() -> None:
+    """A partition that found many entries and was retired unsplit (its peers found far more)
+    is split before the topic may be declared exhausted: its end may be where recall from one
+    focus ends."""
+    parts = planned_root(SUBTOPICS[:3])
+    museums, churches = parts.by_name["Museums"], parts.by_name["Churches"]
+    mine(parts, museums, [f"Museum {i}" for i in range(300)], new=300)
+    mine(parts, museums, [f"Museum {i}" for i in range(3)], new=0)
+    assert museums.status == P.SPLIT_PENDING
+    parts.next()
+    parts.planned(museums, [])  # first letters
+    mine(parts, churches, [f"Church {i}" for i in range(50)], new=50)
+    mine(parts, churches, [f"Church {i}" for i in range(3)], new=0)
+    assert churches.status == "retired"  # 50 < 0.35 * 300
+    for p in list(parts.by_name.values()):
+        while p.status == "active":
+            mine(parts, p, [f"{p.name} {i}" for i in range(3)], new=0)
+    assert parts.exhausted()
+    assert parts.settle(400) == "reopened"
+    assert churches.status == P.SPLIT_PENDING
 
 
 def test_a_model_that_answers_every_split_with_new_names_does_not_starve_mining() -> None:

@@ -854,8 +854,10 @@ class Orchestrator:
                     )
                     self.router.observe(it.arm, outcome, now)
                 self._cond.notify_all()
-            confirmed = len(v.confirmed) if v is not None else 0
-            self._marginal.add(tokens, confirmed if verifying else len(out.new))
+                # New entries as real as their partition's checked ones were: confirmations
+                # come in bursts (a batch at a time), which made the rule fire between them.
+                real = self.partitions.estimated_real(call.partition) if verifying else 1.0
+            self._marginal.add(tokens, len(out.new) * real if listing else 0.0)
         if auto:
             with self._lock:
                 held = self._hold(auto)
@@ -866,7 +868,6 @@ class Orchestrator:
             except Exception as exc:
                 self._publish(Notice(f"could not store entry states: {exc}", "error"))
                 self.stop(f"database error: {exc}", "failed")
-            self._marginal.add(0, len(held.confirmed))
         if decided:
             found += self._decided(decided)
         await self._record_routing(now)

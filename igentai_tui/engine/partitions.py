@@ -69,8 +69,11 @@ PROBE_WORTH = 0.25  # ... and not tried when they found under this share of the 
 RUN_EWMA = 0.05  # weight of the newest request in the run's recent rate
 VERIFIER_DOUBT = 0.02  # real entries a verifier calls not real (assumed; see estimated_real)
 VERIFIER_BELIEF = 0.25  # inventions a verifier takes for real, at most (assumed)
-RETIRED_LEFT = 0.5  # a retired partition is counted half what Chao1 says it left unseen
+RETIRED_LEFT = 0.5  # a retired partition still holds this share of what its last request found
 SATURATION_LEFT = 0.10  # the topic may be exhausted once less than this is estimated unfound
+REPLAN_PROBES = 10  # ... or once the last this many partitions looked at again brought under
+REPLAN_GAIN = 1.0  # this many confirmed entries each (re-planning says done, whatever the
+# estimate says)
 GAIN_PRIOR = 0.5  # entries a split finds below a partition, per entry it had found (before
 # any split has shown what this topic's are); see Partitions.unfound
 _AND = re.compile(r"\s*(?:,|&|\band\b|/)\s*", re.IGNORECASE)
@@ -287,6 +290,9 @@ class Partitions:
         self._named: set[str] = set()  # keys of every subtopic name made a partition
         self._checked = self._rejected = 0  # entries verification decided, and rejected
         self._lists = 0  # list requests observed
+        self._found = 0.0  # confirmed entries, as settle was last told
+        self._reopened_at: list[float] = []  # confirmed entries when each partition was
+        # looked at again (see settle)
         self._share = 1.0
         self._reach = 0.0  # the most real entries a partition had found when it ran dry
         self._first: dict[str | None, list[float]] = {}  # parent -> [sum, count] of the
@@ -692,9 +698,12 @@ class Partitions:
         """Entries of the topic estimated not found yet: for each partition still being
         mined, Chao1 on its own proposals (at most twice what it found); for one waiting to
         be split, what the splits of this run found below a partition per entry it had
-        found (`GAIN_PRIOR` before any); for a split one whose subtopic list is still
-        growing, the subtopics not named yet (Chao1 on how often answers named each) times
-        what its subtopics found on average."""
+        found (`GAIN_PRIOR` before any); for a retired one, `RETIRED_LEFT` of the real
+        entries its last request found (none when that reply ran short: the model had
+        listed all it recalls there; Chao1 reads far too high where exclusion lists hide the
+        repeats it counts); for a split one whose subtopic list is still growing, the
+        subtopics not named yet (Chao1 on how often answers named each) times what its
+        subtopics found on average."""
         gain = self._gain()
         total = 0.0
         for p in self._by_status["active"].values():
@@ -706,7 +715,7 @@ class Partitions:
             total += gain * p.found
         for p in self._by_status["retired"].values():
             if not p.reopened and p.requests:
-                total += RETIRED_LEFT * min(p.unseen(), p.found) * p.real_share
+                total += 0 if p.short else RETIRED_LEFT * p.last_new
         for p in self._by_status["split"].values():
             if not p.planned and p.mentions:
                 f1 = sum(1 for n in p.mentions.values() if n == 1)
@@ -728,12 +737,22 @@ class Partitions:
         unfound, retired partitions are looked at again (`replan`): "reopened"."""
         if not self.exhausted():
             return "mining"
-        if self.switch_facet():
+        self._found = found
+        if self.switch_facet() or self._split_big():
             return "reopened"
         left = self.unfound()
-        if left < SATURATION_LEFT * (found + left) or not self.replan():
+        if left < SATURATION_LEFT * (found + left) or self._replans_dry() or not self.replan():
             return "exhausted"
         return "reopened"
+
+    def _replans_dry(self) -> bool:
+        """Whether re-planning says done: since the `REPLAN_PROBES`-th last partition was
+        looked at again, fewer than `REPLAN_GAIN` confirmed entries came per partition."""
+        at = self._reopened_at
+        return (
+            len(at) >= REPLAN_PROBES
+            and self._found - at[-REPLAN_PROBES] < REPLAN_GAIN * REPLAN_PROBES
+        )
 
     def switch_facet(self) -> bool:
         """Before the topic may be declared exhausted: a partition that had reached as far as
@@ -744,6 +763,7 @@ class Partitions:
         facets = [
             q for q in self._by_status["split"].values()
             if not q.reopened and q.kind == "subtopic" and q.split_found >= least
+            and any(c.kind == "subtopic" for c in self._children.get(q.name, ()))
         ]  # fmt: skip
         if facets:
             p = max(facets, key=lambda q: q.split_found)
@@ -755,15 +775,37 @@ class Partitions:
             return True
         return False
 
+    def _split_big(self) -> bool:
+        """Before the topic may be declared exhausted, a retired subtopic or letter partition
+        that found `SPLIT_MIN_FOUND` real entries and was never split is split (the most found
+        first; prefixes narrow by their own rule, or there would be thousands):
+        its end may be where a model's recall from one focus ends, and its children are
+        probed (`PROBES`), so a split of one that held no more costs a few requests."""
+        big = [
+            p for p in self._by_status["retired"].values()
+            if not p.reopened and p.kind != "prefix" and p.found >= SPLIT_MIN_FOUND
+            and self._splittable(p)
+        ]  # fmt: skip
+        if not big:
+            return False
+        p = max(big, key=lambda q: q.found)
+        self._reopen(p)
+        self._split_now(p)
+        return True
+
+    def _reopen(self, p: Partition) -> None:
+        p.reopened = True
+        self._reopened_at.append(self._found)
+
     def replan(self) -> bool:
-        """Look again while much is estimated unfound: the retired partition with the most
-        left unseen is split (or, when it cannot be, mined again). False when no partition
-        is left to look at."""
+        """Look again while much is estimated unfound: the retired partition whose last
+        request found the most (as `unfound` counts it) is split (or, when it cannot be, mined
+        again). False when no partition is left to look at."""
         candidates = [p for p in self._by_status["retired"].values() if not p.reopened]
         if not candidates:
             return False
-        p = max(candidates, key=lambda q: (q.unseen() * q.real_share, q.distinct))
-        p.reopened = True
+        p = max(candidates, key=lambda q: (0 if q.short else q.last_new, q.distinct))
+        self._reopen(p)
         if self._splittable(p) and p.distinct >= MIN_SUBTOPICS:
             self._split_now(p)
         else:

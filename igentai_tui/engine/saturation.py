@@ -25,14 +25,15 @@ class Marginal:
         self.min_calls = MARGINAL_CALLS if calls is None else calls
         self.calls = 0
         self.tokens = 0
-        self.found = 0
-        self._recent: deque[tuple[int, int]] = deque()
+        self.found = 0.0
+        self._recent: deque[tuple[int, float]] = deque()
         self._recent_tokens = 0
-        self._recent_found = 0
+        self._recent_found = 0.0
 
-    def add(self, tokens: int, found: int) -> None:
-        """Count one request's tokens and the new entries it brought (a verification request
-        brings the entries it confirmed)."""
+    def add(self, tokens: int, found: float) -> None:
+        """Count one request's tokens and the new real entries it brought (estimated: new
+        entries as real as verification found their partition's; none for a split or a
+        check, whose tokens count all the same)."""
         self.calls += 1
         self.tokens += tokens
         self.found += found
