@@ -323,7 +323,9 @@ async def test_until_saturated_splits_the_topic_and_stops_when_every_partition_i
     con.close()
     universe = universe_for("Paris attractions")
     covered = {i for i in map(universe.lookup, texts) if i is not None}
-    assert len(covered) >= 0.9 * len(universe)
+    # The stop allows 10% estimated unfound, and the estimate errs by about 5 points
+    # (benchmarks.md, Exploration): 88-93% on this topic.
+    assert len(covered) >= 0.85 * len(universe)
 
 
 async def test_a_resumed_run_continues_its_partitions(tmp_path: Path) -> None:
