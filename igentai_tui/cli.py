@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from igentai_tui import __version__
-from igentai_tui.engine.clock import Clock
+from igentai_tui.common.clock import Clock
+from igentai_tui.common.sanitize import clean_control, display_text
 from igentai_tui.engine.orchestrator import Arm, Limits, RunSettings
 from igentai_tui.engine.routing import OBJECTIVES, STRATEGIES, RoutingError, parse_weights
-from igentai_tui.engine.sanitize import clean_control, display_text
 from igentai_tui.providers import (
     SpecError,
     default_specs,

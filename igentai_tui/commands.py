@@ -17,11 +17,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from igentai_tui.common.clock import span
+from igentai_tui.common.sanitize import clean_control
 from igentai_tui.config import config_dir, database_file, default_db_path
-from igentai_tui.engine.clock import span
 from igentai_tui.engine.metrics import coverage
 from igentai_tui.engine.prompts import short_partition
-from igentai_tui.engine.sanitize import clean_control
 from igentai_tui.engine.words import count
 from igentai_tui.store import (
     BUSY_TIMEOUT_MS,
@@ -238,7 +238,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def _short(text: str, n: int) -> str:
-    from igentai_tui.engine.sanitize import display_text
+    from igentai_tui.common.sanitize import display_text
 
     return display_text(text, n)
 

@@ -19,7 +19,7 @@ from fakes import openai_server as oa
 from fakes.server import Seen
 
 from igentai_tui.cli import build_parser, main, run_request
-from igentai_tui.engine.clock import Clock
+from igentai_tui.common.clock import Clock
 from igentai_tui.providers import DEFAULT_MODELS, make_provider
 from igentai_tui.providers.anthropic import AnthropicProvider
 from igentai_tui.providers.base import list_price

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from igentai_tui import keys
-from igentai_tui.engine.clock import Clock
+from igentai_tui.common.clock import Clock
 from igentai_tui.providers import (
     SpecError,
     default_specs,

@@ -24,7 +24,7 @@ from fakes import openai_server as oa
 from fakes.server import Reply, Seen
 
 from igentai_tui.cli import build_parser, run_request
-from igentai_tui.engine.clock import Clock, FakeClock
+from igentai_tui.common.clock import Clock, FakeClock
 from igentai_tui.engine.events import Event, Notice
 from igentai_tui.engine.orchestrator import (
     MAX_FAILURES_IN_A_ROW,

@@ -25,8 +25,9 @@ from fakes.server import Reply
 from rich.console import Console
 from test_tui import make_app, terminal_output, until
 
-from igentai_tui import keys, redact
+from igentai_tui import keys
 from igentai_tui.cli import main
+from igentai_tui.common import redact
 from igentai_tui.engine.prompts import PLAN_VERSION
 from igentai_tui.providers.base import AuthenticationFailed, BadResponse
 from igentai_tui.providers.openai import OpenAIProvider

@@ -18,7 +18,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from igentai_tui.cli import build_parser, run_request
-from igentai_tui.engine.clock import FakeClock
+from igentai_tui.common.clock import FakeClock
 from igentai_tui.engine.events import (
     FoundEntry,
     MetricsUpdated,

@@ -11,6 +11,7 @@ import threading
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from igentai_tui.common.redact import holds_secret
 from igentai_tui.engine.normalize import forms
 from igentai_tui.engine.parsing import parse_reply
 from igentai_tui.providers.base import (
@@ -23,7 +24,6 @@ from igentai_tui.providers.base import (
     RateLimited,
     estimate_tokens,
 )
-from igentai_tui.redact import holds_secret
 from igentai_tui.store import IN_FLIGHT, Batch, CallRecord
 
 if TYPE_CHECKING:

@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
-from igentai_tui.engine.clock import Clock
+from igentai_tui.common.clock import Clock
 from igentai_tui.providers.base import Provider
 
 KEY_ENV = {

@@ -14,7 +14,7 @@ import heapq
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from ...engine.clock import Clock
+from ...common.clock import Clock
 from ...engine.normalize import forms
 from ...engine.parsing import parse_reply
 from ...engine.producer import BACKOFF_BASE_S, BACKOFF_CAP_S

@@ -7,7 +7,7 @@ import threading
 import zlib
 from collections import deque
 
-from ...engine.clock import Clock
+from ...common.clock import Clock
 from ..base import (
     Completion,
     CompletionRequest,
