@@ -20,14 +20,9 @@ from igentai_tui.common.clock import Clock
 from igentai_tui.common.sanitize import clean_control, display_text
 from igentai_tui.engine.orchestrator import Arm, Limits, RunSettings
 from igentai_tui.engine.routing import OBJECTIVES, STRATEGIES, RoutingError, parse_weights
-from igentai_tui.providers import (
-    SpecError,
-    default_specs,
-    make_provider,
-    parse_specs,
-    split_model,
-)
+from igentai_tui.providers import default_specs, make_provider
 from igentai_tui.providers.base import Provider, list_price
+from igentai_tui.providers.specs import SpecError, parse_specs, split_model
 
 MAX_TOPIC_CHARS = 500
 MAX_PRODUCERS = 512

@@ -20,7 +20,7 @@ from textual.widgets.selection_list import Selection
 
 from igentai_tui.cli import DEFAULT_PRODUCERS, RunRequest, UsageError, build_parser, run_request
 from igentai_tui.engine.routing import OBJECTIVES, STRATEGIES
-from igentai_tui.providers import DEFAULT_MODELS, IMPLEMENTED, KEY_ENV, SpecError, parse_specs
+from igentai_tui.providers.specs import DEFAULT_MODELS, IMPLEMENTED, KEY_ENV, SpecError, parse_specs
 
 # (label, value, flag, placeholder) for each kind of stop condition.
 STOPS = (
