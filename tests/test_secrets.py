@@ -31,7 +31,7 @@ from igentai_tui.common import redact
 from igentai_tui.engine.prompts import PLAN_VERSION
 from igentai_tui.providers.base import AuthenticationFailed, BadResponse
 from igentai_tui.providers.openai import OpenAIProvider
-from igentai_tui.providers.sim.universe import universe_for
+from igentai_tui.providers.sim.topics import universe_for
 
 OPENAI_KEY = "sk-proj-Q7hX2Lx9Vb4Nc1Mz8KwR5tY0"
 ANTHROPIC_KEY = "sk-ant-api03-Wd5Ry3Tp0Ke6Jf8Gu2Io4Pa7"
