@@ -24,9 +24,9 @@ from igentai_tui.engine.routing import (
     make_router,
     parse_weights,
 )
+from igentai_tui.fleet import DEMO_ARMS, run_fleet
 from igentai_tui.output import OutputFile
 from igentai_tui.providers.sim import SimProvider
-from igentai_tui.providers.sim.fleet import DEMO_ARMS, run_fleet
 from igentai_tui.store import MIGRATIONS, Store
 
 A, B, C = "p:a", "p:b", "p:c"
