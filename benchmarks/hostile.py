@@ -17,9 +17,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from igentai_tui.commands import _md_cell, _safe_cell
+from igentai_tui.common.redact import redact
+from igentai_tui.common.sanitize import clean_control, display_text
 from igentai_tui.engine.parsing import parse_reply
-from igentai_tui.engine.sanitize import clean_control, display_text
-from igentai_tui.redact import redact
 
 KEY = "sk-proj-Q7hX2Lx9Vb4Nc1Mz8KwR5tY0"
 

@@ -142,8 +142,8 @@ async def headless(producers: int, entries: int, exports: int, tmp: Path) -> dic
 async def tui(producers: int, entries: int, tmp: Path, sim: bool = False) -> dict[str, object]:
     from textual import events
 
-    from igentai_tui.cli import build_parser, run_request
     from igentai_tui.providers import make_provider
+    from igentai_tui.request import build_parser, run_request
     from igentai_tui.tui.app import IgentaiApp
     from igentai_tui.tui.screens.run import RunScreen
     from igentai_tui.tui.widgets.producers import ProducersTable

@@ -1,5 +1,5 @@
 """Routing benchmark: adaptive against round-robin and fixed, on three sim arms of different
-quality, in simulated time (igentai_tui/providers/sim/fleet.py), for each --optimize objective.
+quality, in simulated time (igentai_tui/fleet.py), for each --optimize objective.
 
     python benchmarks/routing.py [--producers 5] [--seeds 1,2,3]
 
@@ -23,9 +23,9 @@ from statistics import mean
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from igentai_tui.engine.routing import UNITS, make_router
+from igentai_tui.fleet import DEMO_ARMS as ARMS
+from igentai_tui.fleet import FleetResult, run_fleet
 from igentai_tui.providers.sim import SimParams
-from igentai_tui.providers.sim.fleet import DEMO_ARMS as ARMS
-from igentai_tui.providers.sim.fleet import FleetResult, run_fleet
 
 TOPIC = "Kites (sim:8000)"
 BUDGETS = {"speed": {"duration_s": 300.0}, "tokens": {"max_tokens": 1_500_000},

@@ -9,7 +9,7 @@ while it exits is ignored, so it cannot cut the exit short.
 import signal
 import sys
 
-INTERRUPTED = 130  # cli.Exit.INTERRUPTED, without importing cli before the handlers exist
+INTERRUPTED = 130  # exits.Exit.INTERRUPTED, without importing igentai_tui before the handlers exist
 
 
 def _interrupt(signum: int, frame: object) -> None:

@@ -17,12 +17,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from igentai_tui.common.clock import span
+from igentai_tui.common.sanitize import clean_control
 from igentai_tui.config import config_dir, database_file, default_db_path
-from igentai_tui.engine.clock import span
 from igentai_tui.engine.metrics import coverage
 from igentai_tui.engine.prompts import short_partition
-from igentai_tui.engine.sanitize import clean_control
 from igentai_tui.engine.words import count
+from igentai_tui.exits import Exit, Parser, UsageError
 from igentai_tui.store import (
     BUSY_TIMEOUT_MS,
     CONFIRMED,
@@ -238,7 +239,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def _short(text: str, n: int) -> str:
-    from igentai_tui.engine.sanitize import display_text
+    from igentai_tui.common.sanitize import display_text
 
     return display_text(text, n)
 
@@ -549,10 +550,8 @@ def cmd_path(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from igentai_tui.cli import _Parser
-
-    p = _Parser(prog="igentai", description="Read the igentai database.")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    p = Parser(prog="igentai", description="Read the igentai database.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     def db(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--db", type=Path, default=None, help="database file")
@@ -599,8 +598,6 @@ COMMANDS = ("runs", "export", "stats", "merges", "path")
 
 
 def main(argv: Sequence[str]) -> int:
-    from igentai_tui.cli import Exit, UsageError
-
     try:
         args = build_parser().parse_args(list(argv))
         if getattr(args, "db", None) is None:

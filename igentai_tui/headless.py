@@ -8,14 +8,15 @@ import signal
 import sys
 from typing import TextIO
 
-from igentai_tui.cli import Exit, RunRequest, UsageError, build_providers
-from igentai_tui.engine.clock import Clock
+from igentai_tui.common.clock import Clock
+from igentai_tui.common.sanitize import display_text
 from igentai_tui.engine.events import Event, MetricsUpdated, Notice, RunEnded
 from igentai_tui.engine.metrics import Snapshot
 from igentai_tui.engine.orchestrator import Orchestrator, RunResult
-from igentai_tui.engine.sanitize import display_text
 from igentai_tui.engine.words import count
+from igentai_tui.exits import Exit, UsageError
 from igentai_tui.output import OutputError, OutputFile, repair
+from igentai_tui.request import RunRequest, build_providers
 from igentai_tui.signals import leave_closed_terminal, stop_signals, terminals
 from igentai_tui.store import RunRow, Store, StoreError
 

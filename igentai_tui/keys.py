@@ -29,9 +29,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from igentai_tui.common.redact import register_secret
 from igentai_tui.config import config_dir
-from igentai_tui.providers import KEY_ENV, base_url_problem
-from igentai_tui.redact import register_secret
+from igentai_tui.providers.specs import KEY_ENV, base_url_problem
 
 KEYS_FILE = "keys.json"
 CONFIG_FILE = "config.toml"

@@ -32,7 +32,7 @@ from fakes.faults import FAULTS, TIMEOUT_S, Storm
 from fakes.server import FakeServer
 
 from igentai_tui.commands import open_readonly, resolve_run, run_stats
-from igentai_tui.engine.clock import FakeClock
+from igentai_tui.common.clock import FakeClock
 from igentai_tui.engine.events import Event, MetricsUpdated, Notice
 from igentai_tui.engine.orchestrator import Arm, Limits, Orchestrator, RunResult, RunSettings
 from igentai_tui.engine.producer import MIN_RETRY_S

@@ -9,9 +9,9 @@ import unicodedata
 import pytest
 from corpus import entry_texts
 
+from igentai_tui.common.sanitize import clean_control, display_text
 from igentai_tui.engine import parsing
 from igentai_tui.engine.parsing import MAX_ENTRY_CHARS, ParseResult, clean_item, parse_reply
-from igentai_tui.engine.sanitize import clean_control, display_text
 
 
 def cands(text: str, **kw: bool) -> list[str]:

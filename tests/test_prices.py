@@ -18,13 +18,15 @@ import pytest
 from fakes import openai_server as oa
 from fakes.server import Seen
 
-from igentai_tui.cli import build_parser, main, run_request
-from igentai_tui.engine.clock import Clock
-from igentai_tui.providers import DEFAULT_MODELS, make_provider
+from igentai_tui.cli import main
+from igentai_tui.common.clock import Clock
+from igentai_tui.providers import make_provider
 from igentai_tui.providers.anthropic import AnthropicProvider
 from igentai_tui.providers.base import list_price
 from igentai_tui.providers.gemini import GeminiProvider
 from igentai_tui.providers.openai import OpenAIProvider
+from igentai_tui.providers.specs import DEFAULT_MODELS
+from igentai_tui.request import build_parser, run_request
 from igentai_tui.tui.app import IgentaiApp
 
 KEY = "sk-prices-test-key-0123456789"

@@ -11,17 +11,12 @@ from pathlib import Path
 import pytest
 
 from igentai_tui import keys
-from igentai_tui.engine.clock import Clock
-from igentai_tui.providers import (
-    SpecError,
-    default_specs,
-    make_provider,
-    parse_specs,
-    split_model,
-)
+from igentai_tui.common.clock import Clock
+from igentai_tui.providers import default_specs, make_provider
 from igentai_tui.providers.errors import redact, retry_after
 from igentai_tui.providers.openai import OpenAIProvider
 from igentai_tui.providers.prices import price_of
+from igentai_tui.providers.specs import SpecError, parse_specs, split_model
 
 SECRET = "sk-config-test-secret-0123456789"
 

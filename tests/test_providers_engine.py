@@ -23,8 +23,7 @@ from fakes import gemini_server as gm
 from fakes import openai_server as oa
 from fakes.server import Reply, Seen
 
-from igentai_tui.cli import build_parser, run_request
-from igentai_tui.engine.clock import Clock, FakeClock
+from igentai_tui.common.clock import Clock, FakeClock
 from igentai_tui.engine.events import Event, Notice
 from igentai_tui.engine.orchestrator import (
     MAX_FAILURES_IN_A_ROW,
@@ -37,6 +36,7 @@ from igentai_tui.engine.orchestrator import (
 from igentai_tui.headless import run_headless
 from igentai_tui.output import OutputFile
 from igentai_tui.providers import make_provider
+from igentai_tui.request import build_parser, run_request
 from igentai_tui.store import Store
 
 OPENAI_KEY = "sk-engine-test-secret-abcdef123456"

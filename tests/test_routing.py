@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from igentai_tui.cli import UsageError, build_parser, run_request
 from igentai_tui.engine.orchestrator import Arm, Limits, Orchestrator, RunSettings
 from igentai_tui.engine.routing import (
     COOLDOWN_S,
@@ -24,9 +23,11 @@ from igentai_tui.engine.routing import (
     make_router,
     parse_weights,
 )
+from igentai_tui.exits import UsageError
+from igentai_tui.fleet import DEMO_ARMS, run_fleet
 from igentai_tui.output import OutputFile
 from igentai_tui.providers.sim import SimProvider
-from igentai_tui.providers.sim.fleet import DEMO_ARMS, run_fleet
+from igentai_tui.request import build_parser, run_request
 from igentai_tui.store import MIGRATIONS, Store
 
 A, B, C = "p:a", "p:b", "p:c"

@@ -25,12 +25,13 @@ from fakes.server import Reply
 from rich.console import Console
 from test_tui import make_app, terminal_output, until
 
-from igentai_tui import keys, redact
+from igentai_tui import keys
 from igentai_tui.cli import main
+from igentai_tui.common import redact
 from igentai_tui.engine.prompts import PLAN_VERSION
 from igentai_tui.providers.base import AuthenticationFailed, BadResponse
 from igentai_tui.providers.openai import OpenAIProvider
-from igentai_tui.providers.sim.universe import universe_for
+from igentai_tui.providers.sim.topics import universe_for
 
 OPENAI_KEY = "sk-proj-Q7hX2Lx9Vb4Nc1Mz8KwR5tY0"
 ANTHROPIC_KEY = "sk-ant-api03-Wd5Ry3Tp0Ke6Jf8Gu2Io4Pa7"

@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from igentai_tui.engine.clock import FakeClock
+from igentai_tui.common.clock import FakeClock
 from igentai_tui.engine.prompts import SYSTEM, letter_partition, list_prompt, subtopics_prompt
 from igentai_tui.providers.base import (
     CompletionRequest,

@@ -16,7 +16,6 @@ import pytest
 from rich.console import Console
 from test_headless import run_then_close_its_terminal
 
-from igentai_tui.cli import build_parser, resume_settings, run_request
 from igentai_tui.commands import export_run
 from igentai_tui.engine.events import FoundEntry, NewEntries, Notice
 from igentai_tui.providers import make_provider
@@ -26,6 +25,7 @@ from igentai_tui.providers.base import (
     Completion,
     CompletionRequest,
 )
+from igentai_tui.request import build_parser, resume_settings, run_request
 from igentai_tui.tui.app import IgentaiApp, run_tui
 from igentai_tui.tui.screens.dialogs import AddOnDialog, ConfirmQuit, ExportDialog
 from igentai_tui.tui.screens.help import HelpScreen

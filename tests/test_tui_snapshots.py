@@ -17,8 +17,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from igentai_tui.cli import build_parser, run_request
-from igentai_tui.engine.clock import FakeClock
+from igentai_tui.common.clock import FakeClock
 from igentai_tui.engine.events import (
     FoundEntry,
     MetricsUpdated,
@@ -29,6 +28,7 @@ from igentai_tui.engine.events import (
 from igentai_tui.engine.metrics import ContextLag, Snapshot, TallyView, coverage
 from igentai_tui.engine.orchestrator import Limits
 from igentai_tui.providers.base import Completion, CompletionRequest
+from igentai_tui.request import build_parser, run_request
 from igentai_tui.tui.app import IgentaiApp
 from igentai_tui.tui.model import RunInfo, RunModel
 from igentai_tui.tui.screens.run import RunScreen

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from igentai_tui.engine.clock import Clock, span
+from igentai_tui.common.clock import Clock, span
 from igentai_tui.engine.events import (
     Event,
     FoundEntry,

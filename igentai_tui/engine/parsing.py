@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from igentai_tui.engine.sanitize import clean_control
+from igentai_tui.common.sanitize import clean_control
 
 MAX_ENTRY_CHARS = 200  # longer candidates are rejected ("absurd length")
 

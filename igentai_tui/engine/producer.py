@@ -9,8 +9,10 @@ from __future__ import annotations
 import random
 import threading
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
+from igentai_tui.common.clock import Clock
+from igentai_tui.common.redact import holds_secret
 from igentai_tui.engine.normalize import forms
 from igentai_tui.engine.parsing import parse_reply
 from igentai_tui.providers.base import (
@@ -23,11 +25,9 @@ from igentai_tui.providers.base import (
     RateLimited,
     estimate_tokens,
 )
-from igentai_tui.redact import holds_secret
-from igentai_tui.store import IN_FLIGHT, Batch, CallRecord
+from igentai_tui.store import IN_FLIGHT, Batch, CallRecord, Verdicts
 
 if TYPE_CHECKING:
-    from igentai_tui.engine.orchestrator import Orchestrator
     from igentai_tui.engine.verify import Check
 
 BACKOFF_BASE_S = 1.0
@@ -55,10 +55,29 @@ class Assignment:
     asked: int = 0  # entries a list request asked for
 
 
+class Host(Protocol):
+    """What a producer asks of the orchestrator that runs it (`engine/orchestrator.py`)."""
+
+    clock: Clock
+    all_paused: bool
+
+    def assignment(self, producer: Producer) -> Assignment | None: ...
+    def begin(self, call: CallRecord) -> bool: ...
+    def unsent(self, a: Assignment) -> None: ...
+    def submit(self, batch: Batch, assignment: Assignment) -> None: ...
+    def verdict(self, a: Assignment, text: str | None) -> tuple[Verdicts, bool]: ...
+    def planned(self, a: Assignment, lines: list[str]) -> None: ...
+    def secrets_dropped(self, a: Assignment, n: int) -> None: ...
+    def cost(self, a: Assignment, input_tokens: int, output_tokens: int) -> float | None: ...
+    def provider_failed(self, producer: Producer, a: Assignment, exc: ProviderError) -> None: ...
+    def producer_changed(self, producer: Producer) -> None: ...
+    def producer_finished(self, producer: Producer) -> None: ...
+
+
 class Producer:
     """One producer. `run()` blocks until the producer is stopped or the run ends."""
 
-    def __init__(self, pid: int, orchestrator: Orchestrator, arm: str) -> None:
+    def __init__(self, pid: int, orchestrator: Host, arm: str) -> None:
         self.pid = pid
         self.arm = arm
         self.pinned = False  # added on an arm the user chose: routing leaves it there

@@ -11,8 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Protocol, runtime_checkable
 
-from igentai_tui.engine.sanitize import clean_control
-from igentai_tui.redact import redact
+from igentai_tui.common.redact import redact
+from igentai_tui.common.sanitize import clean_control
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ import re
 import time
 from collections.abc import Mapping
 
+from igentai_tui.common.redact import redact
 from igentai_tui.providers.base import (
     AuthenticationFailed,
     BadRequest,
@@ -25,9 +26,8 @@ from igentai_tui.providers.base import (
     ServerError,
     Timeout,
 )
-from igentai_tui.redact import redact
 
-__all__ = ["redact"]  # the providers' one redaction helper lives in igentai_tui.redact
+__all__ = ["redact"]  # the providers' one redaction helper lives in igentai_tui.common.redact
 
 DEFAULT_TIMEOUT_S = 120.0
 """Seconds one request may take before it counts as a timeout (override per provider)."""

@@ -15,7 +15,6 @@ from urllib.parse import urlsplit
 
 import openai
 
-from igentai_tui.providers import split_model
 from igentai_tui.providers.base import (
     AuthenticationFailed,
     BadResponse,
@@ -36,6 +35,7 @@ from igentai_tui.providers.errors import (
     short,
 )
 from igentai_tui.providers.prices import context_window_of, price_of
+from igentai_tui.providers.specs import split_model
 from igentai_tui.providers.transport import ReplyTooLarge, guard
 
 KEY_ENV = "OPENAI_API_KEY"

@@ -25,25 +25,24 @@ from textual.app import App, SystemCommand
 from textual.drivers._writer_thread import WriterThread
 from textual.screen import Screen
 
-from igentai_tui.cli import (
+from igentai_tui.common.clock import Clock
+from igentai_tui.common.redact import redact
+from igentai_tui.common.sanitize import display_text
+from igentai_tui.engine.events import Notice
+from igentai_tui.engine.orchestrator import Orchestrator, RunResult, RunSettings
+from igentai_tui.engine.routing import scored_per
+from igentai_tui.engine.words import count
+from igentai_tui.exits import Exit, UsageError
+from igentai_tui.output import OutputError, OutputFile, repair
+from igentai_tui.providers import make_provider
+from igentai_tui.providers.base import Provider, list_price
+from igentai_tui.request import (
     MAX_PRODUCERS,
-    Exit,
     RunRequest,
-    UsageError,
     build_providers,
     resume_settings,
     run_request,
 )
-from igentai_tui.engine.clock import Clock
-from igentai_tui.engine.events import Notice
-from igentai_tui.engine.orchestrator import Orchestrator, RunResult, RunSettings
-from igentai_tui.engine.routing import scored_per
-from igentai_tui.engine.sanitize import display_text
-from igentai_tui.engine.words import count
-from igentai_tui.output import OutputError, OutputFile, repair
-from igentai_tui.providers import make_provider
-from igentai_tui.providers.base import Provider, list_price
-from igentai_tui.redact import redact
 from igentai_tui.signals import leave_closed_terminal, stop_signals, terminals
 from igentai_tui.store import RunRow, Store, StoreError
 from igentai_tui.tui.model import RunInfo, RunModel

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from igentai_tui.common.sanitize import display_text
 from igentai_tui.engine.metrics import Snapshot
 from igentai_tui.engine.orchestrator import Limits
-from igentai_tui.engine.sanitize import display_text
 from igentai_tui.engine.words import count
 
 # Distinct on dark and light themes alike; one a provider:model, in the run's order.

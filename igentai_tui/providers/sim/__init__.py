@@ -6,7 +6,8 @@ the entries that exist for a topic (real shipped data or a deterministic synthet
 
 from .params import PROFILES, SimParams
 from .provider import SimProvider
-from .universe import UEntry, Universe, real_topics, synthetic_universe, universe_for
+from .topics import universe_for
+from .universe import UEntry, Universe, real_topics, synthetic_universe
 
 __all__ = [
     "PROFILES",

@@ -7,7 +7,7 @@ import threading
 import zlib
 from collections import deque
 
-from ...engine.clock import Clock
+from ...common.clock import Clock
 from ..base import (
     Completion,
     CompletionRequest,
@@ -19,7 +19,7 @@ from ..base import (
 from .model import reply
 from .params import PROFILES, SimParams, profile
 from .reader import read_prompt
-from .universe import universe_for
+from .topics import universe_for
 
 WINDOW_S = 60.0
 

@@ -1,8 +1,8 @@
 """Universes: everything that exists for a topic, real (shipped JSON) or synthetic (made up).
 
-`universe_for(topic)` is deterministic from the topic text alone and cached. Entries are kept
-in popularity order (`entries[i].rank == i + 1`), so a subset is a sorted list of indices and
-a prefix of it is what a model with partial knowledge knows.
+`universe_for(topic)` (`topics.py`) is deterministic from the topic text alone and cached.
+Entries are kept in popularity order (`entries[i].rank == i + 1`), so a subset is a sorted list
+of indices and a prefix of it is what a model with partial knowledge knows.
 
 Entries belong to *groups*: the subtopics of a shipped or synthetic topic (one level), or the
 nested and crossed groups of a generated world (`worlds.py`: regions within regions, kinds).
@@ -29,7 +29,6 @@ from .text import first_letter, fold, singular, word_set
 
 DATA_DIR = Path(__file__).with_name("data")
 SIZE_HINT = re.compile(r"\(\s*sim\s*:\s*(\d+)(?:\s*[/x,]\s*(\d+))?\s*\)", re.IGNORECASE)
-_WORLD_HINT = re.compile(r"\(\s*sim-world\s*:\s*([a-z]+)\s*:\s*(\d+)\s*\)", re.IGNORECASE)
 MIN_SIZE, MAX_SIZE = 20, 200_000
 UNKNOWN_FOCUS_SHARE = 0.15
 PHANTOM_MAX = 400
@@ -648,21 +647,7 @@ def _real(path: Path) -> Universe:
     return load_real(path)
 
 
-def universe_for(topic: str) -> Universe:
-    """The universe of a topic: a shipped real one when the topic matches (tolerantly), else
-    synthetic. "(sim:4000)" in the topic asks for a synthetic one of 4,000 entries and
-    "(sim:4000/25)" also for 25 subtopics; the rest of the text seeds it."""
-    world = _WORLD_HINT.search(topic)
-    if world:
-        from .worlds import world_universe  # worlds.py builds on this module
-
-        return world_universe(world.group(1).lower(), int(world.group(2)))
-    hint = SIZE_HINT.search(topic)
-    if hint:
-        size = int(hint.group(1))
-        subs = int(hint.group(2)) if hint.group(2) else None
-        return synthetic_universe(SIZE_HINT.sub(" ", topic).strip(), size, subs)
+def real_universe(topic: str) -> Universe | None:
+    """The shipped universe whose topic matches `topic` (tolerantly), or None."""
     path = _real_index().get(word_set(topic))
-    if path is not None:
-        return _real(path)
-    return synthetic_universe(topic)
+    return None if path is None else _real(path)

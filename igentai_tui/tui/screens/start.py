@@ -18,9 +18,10 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, Select, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
-from igentai_tui.cli import DEFAULT_PRODUCERS, RunRequest, UsageError, build_parser, run_request
 from igentai_tui.engine.routing import OBJECTIVES, STRATEGIES
-from igentai_tui.providers import DEFAULT_MODELS, IMPLEMENTED, KEY_ENV, SpecError, parse_specs
+from igentai_tui.exits import UsageError
+from igentai_tui.providers.specs import DEFAULT_MODELS, IMPLEMENTED, KEY_ENV, SpecError, parse_specs
+from igentai_tui.request import DEFAULT_PRODUCERS, RunRequest, build_parser, run_request
 
 # (label, value, flag, placeholder) for each kind of stop condition.
 STOPS = (

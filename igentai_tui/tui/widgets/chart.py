@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from rich.text import Text
 from textual.widget import Widget
 
-from igentai_tui.engine.clock import span
+from igentai_tui.common.clock import span
 
 BLOCKS = " ▁▂▃▄▅▆▇█"
 

@@ -1,11 +1,11 @@
 """A fleet of producers routed over several sim arms, in simulated time (a discrete-event run).
 
 Used by the routing tests and `benchmarks/routing.py`: it runs the real router, the real sim
-replies to the real prompts, the real parser and the real duplicate signature, but no threads,
-store or event loop, so that minutes of N concurrent producers take a second of CPU and the
-same seed gives the same run. Each producer starts a request as soon as its previous one has
-come back (plus a backoff after a failure, as `engine/producer.py` does); a reply counts at the
-simulated time it arrives.
+replies to the real prompts, the real parser and the real duplicate signature (so it sits above
+both the engine and the providers), but no threads, store or event loop, so that minutes of N
+concurrent producers take a second of CPU and the same seed gives the same run. Each producer
+starts a request as soon as its previous one has come back (plus the producer's backoff after a
+failure, `engine/producer.py`); a reply counts at the simulated time it arrives.
 """
 
 from __future__ import annotations
@@ -14,15 +14,21 @@ import heapq
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from ...engine.clock import Clock
-from ...engine.normalize import forms
-from ...engine.parsing import parse_reply
-from ...engine.producer import BACKOFF_BASE_S, BACKOFF_CAP_S
-from ...engine.prompts import SYSTEM, list_prompt
-from ...engine.routing import Outcome, Router
-from ..base import Completion, CompletionRequest, Overloaded, ProviderError, estimate_tokens
-from .params import PROFILES, SimParams
-from .provider import SimProvider
+from igentai_tui.common.clock import Clock
+from igentai_tui.engine.normalize import forms
+from igentai_tui.engine.parsing import parse_reply
+from igentai_tui.engine.producer import BACKOFF_BASE_S, BACKOFF_CAP_S
+from igentai_tui.engine.prompts import SYSTEM, list_prompt
+from igentai_tui.engine.routing import Outcome, Router
+from igentai_tui.providers.base import (
+    Completion,
+    CompletionRequest,
+    Overloaded,
+    ProviderError,
+    estimate_tokens,
+)
+from igentai_tui.providers.sim.params import PROFILES, SimParams
+from igentai_tui.providers.sim.provider import SimProvider
 
 # Three arms of different quality, for the routing tests and benchmark: `strong` knows the whole
 # topic but is slow and dear, `fast` answers 6x faster and knows 60%, `cheap` costs 1/60 of
