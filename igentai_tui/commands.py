@@ -11,6 +11,7 @@ import contextlib
 import csv
 import io
 import json
+import shutil
 import sqlite3
 import sys
 from collections.abc import Sequence
@@ -20,10 +21,12 @@ from typing import Any
 from igentai_tui.common.clock import span
 from igentai_tui.common.sanitize import clean_control
 from igentai_tui.config import config_dir, database_file, default_db_path
+from igentai_tui.curve import AXES, discovery, partition_yields, sparkline
 from igentai_tui.engine.metrics import coverage
 from igentai_tui.engine.prompts import short_partition
 from igentai_tui.engine.words import count
 from igentai_tui.exits import Exit, Parser, UsageError
+from igentai_tui.plot import PlotError, image_plot, text_plot
 from igentai_tui.store import (
     BUSY_TIMEOUT_MS,
     CONFIRMED,
@@ -482,7 +485,14 @@ def run_stats(con: sqlite3.Connection, run: sqlite3.Row) -> dict[str, Any]:
 
 def cmd_stats(args: argparse.Namespace) -> int:
     con = open_readonly(args.db)
-    stats = run_stats(con, resolve_run(con, args.run))
+    runs = [resolve_run(con, ref) for ref in args.run]
+    if args.plot is not None:
+        return _plot(con, runs, args.plot, args.axis, args.db)
+    if len(runs) > 1:
+        raise CommandError("several runs are drawn together with --plot; stats shows one run")
+    if args.partitions:
+        return _partitions(con, runs[0])
+    stats = run_stats(con, runs[0])
     if args.json:
         print(json.dumps(stats, indent=2, ensure_ascii=False))
         return 0
@@ -539,6 +549,52 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def _plot(
+    con: sqlite3.Connection, runs: list[sqlite3.Row], target: str, axis: str, db: Path
+) -> int:
+    """Draw the runs' discovery curves in the terminal (`target` "-") or into an image file
+    (written over if it exists: a picture is made again, not kept)."""
+    curves = []
+    for run in runs:
+        curve = discovery(con, run["id"], axis)
+        if len(runs) > 1:
+            arms = ", ".join(json.loads(run["settings"] or "{}").get("arms", []))
+            curve.label = f"{run['uid'][:8]} {_short(run['topic'], 24)} · {_short(arms, 30)}"
+        curves.append(curve)
+    title = "" if len(runs) > 1 else f"{runs[0]['uid'][:8]} · {_short(runs[0]['topic'], 50)}"
+    if target == "-":
+        size = shutil.get_terminal_size()
+        height = max(10, min(25, size.lines - 4))
+        print(text_plot(curves, axis, size.columns, height, color=sys.stdout.isatty(),
+                        title=title))  # fmt: skip
+        return 0
+    path = Path(target).expanduser()
+    if (clash := database_file(path, db)) is not None:
+        raise CommandError(f"plot target {path} is the database's file {clash}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        image_plot(curves, axis, path, title=title)
+    except OSError as exc:
+        raise CommandError(f"cannot write {path}: {exc.strerror or exc}") from None
+    except PlotError as exc:
+        raise CommandError(str(exc)) from None
+    print(f"igentai: wrote {path}", file=sys.stderr)
+    return 0
+
+
+def _partitions(con: sqlite3.Connection, run: sqlite3.Row) -> int:
+    """Each partition's yield curve as a sparkline: new entries per list request."""
+    rows = [
+        (_short(short_partition(name) if name else "(whole topic)", 40), len(news), sum(news),
+         sparkline(news), news[-1] if news else 0)
+        for name, news in partition_yields(con, run["id"])
+    ]  # fmt: skip
+    print(f"run {run['uid']} · {_short(run['topic'], 60)} · new entries per request, "
+          "oldest first")  # fmt: skip
+    print(_table(["partition", "requests", "new", "per request", "last"], rows))
+    return 0
+
+
 def cmd_path(args: argparse.Namespace) -> int:
     if args.which == "db":
         print(args.db)
@@ -581,10 +637,22 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--undo", type=int, metavar="ID", help="make entry ID an entry of its own")
     m.add_argument("--json", action="store_true")
     m.set_defaults(func=cmd_merges)
-    s = sub.add_parser("stats", help="figures of a run")
+    s = sub.add_parser("stats", help="figures of a run, its discovery curve")
     db(s)
-    s.add_argument("run", help="run id, unique prefix, or last")
+    s.add_argument("run", nargs="+", help="run id, unique prefix, or last (several with --plot)")
     s.add_argument("--json", action="store_true")
+    s.add_argument(
+        "--plot",
+        nargs="?",
+        const="-",
+        metavar="FILE",
+        help="draw the discovery curve (confirmed entries against --axis) in the terminal, or "
+        "into FILE (.png or .svg; needs the plot extra)",
+    )
+    s.add_argument("--axis", choices=tuple(AXES), default="tokens", help="the curve's x axis")
+    s.add_argument(
+        "--partitions", action="store_true", help="each partition's new entries per request"
+    )
     s.set_defaults(func=cmd_stats)
     pa = sub.add_parser("path", help="where the database and config live")
     g = pa.add_mutually_exclusive_group()

@@ -345,3 +345,41 @@ def test_whole_run_on_a_fake_clock(
         await pilot.pause(0.05)
 
     assert snap_compare(app, terminal_size=size, run_before=finished)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
+def test_discovery_curve_on_a_fake_clock(
+    snap_compare: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: tuple[int, int]
+) -> None:
+    """The throughput chart after `c`: confirmed entries against tokens, the estimate's line
+    (compact at 80x24: no axes, the caption gives the scale)."""
+    monkeypatch.setattr("igentai_tui.store.secrets.token_hex", lambda n: "ab12cd34ef56")
+    args = build_parser().parse_args(
+        ["Paris attractions", "-n", "1", "--providers", "sim:instant", "--max-requests", "8",
+         "--db", str(tmp_path / "t.db"), "--output", str(tmp_path / "out.txt")]
+    )  # fmt: skip
+    provider = Scripted()
+    app = IgentaiApp(
+        args,
+        request=run_request(args),
+        clock=FakeClock(),
+        provider_factory=lambda *a, **k: provider,
+        cursor_blink=False,
+    )
+
+    async def curve(pilot: Pilot[Any]) -> None:
+        for _ in range(500):
+            if app.run_closed:
+                break
+            await pilot.pause(0.02)
+        screen = app.screen
+        assert isinstance(screen, RunScreen)
+        await pilot.press("c")
+        assert screen.chart == "tokens"
+        for _ in range(200):
+            await pilot.pause(0.05)
+            if "stopped" in app.export_screenshot():
+                break
+        await pilot.pause(0.05)
+
+    assert snap_compare(app, terminal_size=size, run_before=curve)

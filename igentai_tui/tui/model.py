@@ -25,6 +25,8 @@ from igentai_tui.engine.metrics import Snapshot
 from igentai_tui.engine.orchestrator import Limits
 
 BUCKET_S = 5.0
+CURVE_MAX = 2000  # points the discovery curve keeps (every other one dropped past it)
+MARGINAL_TOKENS = 1000  # "last 1,000 tokens: N new"
 RECENT_MAX = 200
 NOTICES_MAX = 50
 
@@ -86,6 +88,42 @@ class Series:
             self._seen[arm] = view.new
 
 
+@dataclass(slots=True)
+class Discovery:
+    """The discovery curve: confirmed entries against tokens, cost and elapsed seconds, one
+    point a snapshot that changed them (bounded: past `CURVE_MAX` points every other one is
+    dropped, the newest kept)."""
+
+    tokens: list[float] = field(default_factory=list)
+    cost: list[float] = field(default_factory=list)
+    time: list[float] = field(default_factory=list)
+    confirmed: list[int] = field(default_factory=list)
+
+    def add(self, snap: Snapshot) -> None:
+        t = snap.total
+        tokens = float(t.input_tokens + t.output_tokens)
+        if self.tokens and (tokens, snap.confirmed) == (self.tokens[-1], self.confirmed[-1]):
+            return
+        self.tokens.append(tokens)
+        self.cost.append(t.cost_usd or 0.0)
+        self.time.append(snap.elapsed_s)
+        self.confirmed.append(snap.confirmed)
+        if len(self.tokens) > CURVE_MAX:
+            for name in ("tokens", "cost", "time", "confirmed"):
+                values = getattr(self, name)
+                setattr(self, name, [*values[-2::-2][::-1], values[-1]])
+
+    def axis(self, name: str) -> list[float]:
+        """The x values of one axis: tokens, cost or time."""
+        return {"tokens": self.tokens, "cost": self.cost, "time": self.time}[name]
+
+    def marginal(self, window: float = MARGINAL_TOKENS) -> int | None:
+        """Entries confirmed over the last `window` tokens (None before that many)."""
+        since = self.tokens[-1] - window if self.tokens else 0.0
+        i = next((k for k in range(len(self.tokens) - 1, -1, -1) if self.tokens[k] <= since), None)
+        return None if i is None else self.confirmed[-1] - self.confirmed[i]
+
+
 class RunModel:
     """The coalescing subscriber: latest snapshot, recent entries, states, notices, series."""
 
@@ -96,6 +134,7 @@ class RunModel:
         self.states: dict[int, ProducerState] = {}
         self.notices: deque[Notice] = deque(maxlen=NOTICES_MAX)
         self.series = Series()
+        self.discovery = Discovery()
         self.ended: RunEnded | None = None
         self.version = 0
 
@@ -107,6 +146,7 @@ class RunModel:
         elif isinstance(event, MetricsUpdated):
             self.snapshot = event.snapshot
             self.series.add(event.snapshot)
+            self.discovery.add(event.snapshot)
         elif isinstance(event, ProducerState):
             self.states[event.producer] = event
         elif isinstance(event, Notice):

@@ -29,7 +29,7 @@ from igentai_tui.tui.widgets.producers import ProducersTable
 from igentai_tui.tui.widgets.providers import ProvidersTable
 from igentai_tui.tui.widgets.recent import RecentEntries
 from igentai_tui.tui.widgets.status import StatusLine
-from igentai_tui.tui.widgets.throughput import ThroughputPanel
+from igentai_tui.tui.widgets.throughput import VIEWS, ThroughputPanel
 
 REFRESH_HZ = 3
 # Below this width the footer's keys and "^p palette" do not fit side by side: the keys stay
@@ -102,10 +102,12 @@ class RunScreen(Screen[None]):
         Binding("p", "pause_one", "Pause"),
         Binding("p", "resume_one", "Resume"),
         Binding("a", "add", "Add"),
-        Binding("A,shift+a", "add_on", "Add on…", key_display="A"),
+        # In ? Help and the palette, not the footer: 80 columns keep the keys used most.
+        Binding("A,shift+a", "add_on", "Add on…", key_display="A", show=False),
         Binding("d", "remove", "Remove"),
         Binding("s", "stop", "Stop"),
         Binding("q", "app.quit", "Quit"),
+        Binding("c", "chart", "Curve"),
         Binding("question_mark", "help", "Help", key_display="?"),  # before e: the last cut
         Binding("e", "export", "Export"),
     ]
@@ -118,6 +120,7 @@ class RunScreen(Screen[None]):
         ("resume_one", "Resume the selected producer", "It takes requests again"),
         ("add", "Add a producer", "On the provider:model routing favours"),
         ("add_on", "Add a producer on…", "Choose the provider:model"),
+        ("chart", "Next chart", "New entries per 5 s, or the discovery curve (tokens, cost, time)"),
         ("remove", "Remove the selected producer", "It finishes its current request first"),
         ("stop", "Stop the run", "Cleanly: everything found is stored and written"),
         ("export", "Export entries", "To a txt, csv, jsonl or md file"),
@@ -134,6 +137,7 @@ class RunScreen(Screen[None]):
         self._seen: tuple[int, str] = (-1, "")
         self._bindings_key: tuple[object, ...] = ()
         self._rows: list[ProducerRow] = []
+        self.chart = "buckets"  # what the throughput chart shows (VIEWS)
 
     def compose(self) -> ComposeResult:
         yield RunHeader(id="header")
@@ -222,8 +226,9 @@ class RunScreen(Screen[None]):
         uid = row.uid if row is not None else info.uid
         self.query_one(RunHeader).show(info.topic, uid, info.sim_only)
         self.query_one(ThroughputPanel).show(
-            snap, info.limits, model.series.buckets, model.series.bucket_s, arms, self._colors
-        )
+            snap, info.limits, model.series.buckets, model.series.bucket_s, arms, self._colors,
+            model.discovery, self.chart,
+        )  # fmt: skip
         self.query_one(ProducersTable).show(rows, self._colors)
         self.query_one(RecentEntries).show(model.recent, self._colors, len(arms) > 1)
         self.query_one("#recent").border_subtitle = f"{model.found:,} found"
@@ -360,6 +365,13 @@ class RunScreen(Screen[None]):
         self.stopping = True
         self.controls.finish(reason)
         self._after()
+
+    def action_chart(self) -> None:
+        """Show the next chart: new entries per 5 s, then the discovery curve against tokens,
+        cost and time."""
+        self.chart = VIEWS[(VIEWS.index(self.chart) + 1) % len(VIEWS)]
+        self._seen = (-1, "")  # redraw now
+        self.refresh_panels()
 
     def action_export(self) -> None:
         row = getattr(self.controls, "run_row", None)

@@ -13,7 +13,12 @@ from igentai_tui.engine.metrics import Snapshot
 from igentai_tui.engine.orchestrator import Limits
 from igentai_tui.engine.words import count
 from igentai_tui.tui.format import arm_text, clock, compact, limit_progress, money, num, pct
+from igentai_tui.tui.model import Discovery
 from igentai_tui.tui.widgets.chart import BucketChart
+from igentai_tui.tui.widgets.curve import DiscoveryCurve
+
+# What the chart shows, in the order `c` goes through them.
+VIEWS = ("buckets", "tokens", "cost", "time")
 
 
 def _bar(share: float, width: int = 10) -> str:
@@ -103,18 +108,42 @@ def legend_text(arms: Sequence[str], colors: dict[str, str]) -> Text:
     return out
 
 
+def curve_caption(curve: Discovery, axis: str, snap: Snapshot | None) -> Text:
+    """Where the discovery curve ends (its scale), the estimated total it climbs towards (the
+    horizontal line), and what a new entry costs now."""
+    x = curve.axis(axis)
+    end = x[-1] if x else 0.0
+    at = {"tokens": f"{compact(int(end))} tokens", "cost": money(end), "time": clock(end)}[axis]
+    out = Text.assemble(
+        (num(curve.confirmed[-1] if curve.confirmed else 0), "bold"), (" confirmed at ", "dim"), at
+    )
+    est = snap.coverage.estimated_total if snap is not None else None
+    if est:
+        out.append_text(Text.assemble(("  ─ ", "dim"), f"≈{est:,.0f}", (" estimated", "dim")))
+    last = curve.marginal()
+    if last is not None:
+        out.append_text(Text.assemble(("  last 1k tokens: ", "dim"), f"{last:,} new"))
+    out.no_wrap = True
+    out.overflow = "ellipsis"
+    return out
+
+
 class ThroughputPanel(Vertical):
-    """The figures of the run and a chart of new entries over time."""
+    """The figures of the run and a chart: new entries over time, or the discovery curve."""
 
     DEFAULT_CSS = """
     ThroughputPanel > #stats { height: auto; }
     ThroughputPanel > #legend { height: auto; }
+    ThroughputPanel > #curve { display: none; }
+    ThroughputPanel.-curve > #curve { display: block; }
+    ThroughputPanel.-curve > #chart { display: none; }
     """
 
     def compose(self) -> ComposeResult:
         yield Static(id="stats")
         yield Static(id="legend")
         yield BucketChart(id="chart")
+        yield DiscoveryCurve(id="curve")
 
     def show(
         self,
@@ -124,7 +153,15 @@ class ThroughputPanel(Vertical):
         bucket_s: float,
         arms: Sequence[str],
         colors: dict[str, str],
+        curve: Discovery | None = None,
+        view: str = "buckets",
     ) -> None:
         self.query_one("#stats", Static).update(stats_text(snap, limits))
-        self.query_one("#legend", Static).update(legend_text(arms, colors))
-        self.query_one(BucketChart).update(buckets, arms, colors, bucket_s)
+        self.set_class(view != "buckets", "-curve")
+        if view == "buckets" or curve is None:
+            self.query_one("#legend", Static).update(legend_text(arms, colors))
+            self.query_one(BucketChart).update(buckets, arms, colors, bucket_s)
+            return
+        self.query_one("#legend", Static).update(curve_caption(curve, view, snap))
+        total = snap.coverage.estimated_total if snap is not None else None
+        self.query_one(DiscoveryCurve).show(curve.axis(view), curve.confirmed, view, total)
