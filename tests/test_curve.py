@@ -98,7 +98,7 @@ def test_stats_plot_draws_in_the_terminal_and_into_files(run_db: Path, tmp_path:
     uids = [u for (u,) in con.execute("SELECT uid FROM runs ORDER BY id")]
     code, out, _ = cli("stats", uids[0], "--db", str(run_db), "--plot")
     assert code == 0 and "tokens" in out and "confirmed" in out
-    assert f"{last_x:.1f}" in out  # the x axis ends at the run's tokens
+    assert str(last_x) in out  # the x axis ends at the run's tokens (plotext may add ".0")
     assert "\x1b[" not in out  # no colour codes when not a terminal
     code, out, _ = cli("stats", uids[0], uids[1], "--db", str(run_db), "--plot", "--axis", "time")
     assert code == 0 and uids[0][:8] in out and uids[1][:8] in out and "active time" in out

@@ -49,6 +49,7 @@ class Tally:
     output_tokens: int = 0
     cost_usd: float = 0.0
     cost_known: bool = True
+    confirmed: int = 0  # of its new entries, those confirmed
     errors_by_kind: Counter[str] = field(default_factory=Counter)
     latencies: deque[float] = field(default_factory=lambda: deque(maxlen=2048))
     window: Window = field(default_factory=Window)  # new entries
@@ -76,6 +77,7 @@ class TallyView:
     latency_p50: float | None
     latency_p95: float | None
     errors_by_kind: dict[str, int]
+    confirmed: int = 0
 
     def as_dict(self) -> dict[str, object]:
         d = {k: getattr(self, k) for k in self.__slots__}
@@ -177,6 +179,7 @@ def _view(t: Tally, now: float) -> TallyView:
         latency_p50=_percentile(lat, 0.5),
         latency_p95=_percentile(lat, 0.95),
         errors_by_kind=dict(t.errors_by_kind),
+        confirmed=t.confirmed,
     )
 
 
@@ -210,7 +213,7 @@ class Metrics:
         """Continue from a stored run: (times proposed, entries) pairs, its call totals and
         how many entries have each state."""
         counts = dict(states)
-        self.confirmed = counts.get("confirmed", 0)
+        self.confirmed = self.total.confirmed = counts.get("confirmed", 0)
         self.rejected = counts.get("rejected", 0)
         self.merged = counts.get("merged", 0)
         for times, n in proposal_counts:
@@ -272,9 +275,15 @@ class Metrics:
             freq[after] += 1
             self.proposals += after - before
 
-    def record_states(self, confirmed: int = 0, rejected: int = 0, merged: int = 0) -> None:
-        """Entries that got their state (verification, agreement, variants)."""
+    def record_states(
+        self, confirmed: int = 0, rejected: int = 0, merged: int = 0, arms: Iterable[str] = ()
+    ) -> None:
+        """Entries that got their state (verification, agreement, variants); `arms`, the
+        provider:model that first found each confirmed one."""
         self.confirmed += confirmed
+        self.total.confirmed += confirmed
+        for arm in arms:
+            self.arms.setdefault(arm, Tally()).confirmed += 1
         self.rejected += rejected
         self.merged += merged
 

@@ -838,7 +838,7 @@ class Orchestrator:
                         found.extend(
                             FoundEntry(e.text, it.pid, it.arm, call.partition) for e in out.new
                         )
-                        self.metrics.record_states(confirmed=len(out.new))
+                        self.metrics.record_states(len(out.new), arms=[it.arm] * len(out.new))
                 if a.check is None:
                     p = self.partitions.by_name[a.partition or ""]
                     self.partitions.released(p, a.plan)
@@ -899,7 +899,7 @@ class Orchestrator:
                     self.partitions.verified(e.partition, 0, 0, 1)
                 else:
                     self.partitions.verified(e.partition, 1, int(state == REJECTED))
-        self.metrics.record_states(confirmed=confirmed, rejected=rejected, merged=merged)
+        self.metrics.record_states(confirmed, rejected, merged, arms=[f.arm for f in found])
         return found
 
     async def _record_routing(self, now: float, final: bool = False) -> None:

@@ -11,6 +11,7 @@ import math
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from igentai_tui.engine.events import (
     Event,
@@ -98,20 +99,26 @@ class Discovery:
     cost: list[float] = field(default_factory=list)
     time: list[float] = field(default_factory=list)
     confirmed: list[int] = field(default_factory=list)
+    arms: dict[str, list[int]] = field(default_factory=dict)  # confirmed, of those it found
 
     def add(self, snap: Snapshot) -> None:
         t = snap.total
         tokens = float(t.input_tokens + t.output_tokens)
         if self.tokens and (tokens, snap.confirmed) == (self.tokens[-1], self.confirmed[-1]):
             return
+        for arm in snap.arms:
+            self.arms.setdefault(arm, [0] * len(self.tokens))
         self.tokens.append(tokens)
         self.cost.append(t.cost_usd or 0.0)
         self.time.append(snap.elapsed_s)
         self.confirmed.append(snap.confirmed)
+        for arm, values in self.arms.items():
+            view = snap.arms.get(arm)
+            values.append(view.confirmed if view is not None else values[-1] if values else 0)
         if len(self.tokens) > CURVE_MAX:
             for name in ("tokens", "cost", "time", "confirmed"):
-                values = getattr(self, name)
-                setattr(self, name, [*values[-2::-2][::-1], values[-1]])
+                setattr(self, name, _halve(getattr(self, name)))
+            self.arms = {arm: _halve(values) for arm, values in self.arms.items()}
 
     def axis(self, name: str) -> list[float]:
         """The x values of one axis: tokens, cost or time."""
@@ -122,6 +129,11 @@ class Discovery:
         since = self.tokens[-1] - window if self.tokens else 0.0
         i = next((k for k in range(len(self.tokens) - 1, -1, -1) if self.tokens[k] <= since), None)
         return None if i is None else self.confirmed[-1] - self.confirmed[i]
+
+
+def _halve(values: list[Any]) -> list[Any]:
+    """Every other value, the newest kept."""
+    return [*values[-2::-2][::-1], values[-1]]
 
 
 class RunModel:

@@ -1,9 +1,10 @@
 """The discovery curve: confirmed entries against tokens, cost or time, with the estimated
-number of real entries as a horizontal line (textual-plotext draws it)."""
+number of real entries as a horizontal line, and, with several provider:models, what each
+found in its colour (textual-plotext draws it)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from rich.console import RenderableType
 from textual_plotext import PlotextPlot
@@ -18,30 +19,57 @@ class DiscoveryCurve(PlotextPlot):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._data: tuple[list[float], list[int], str, float | None] = ([], [], "tokens", None)
+        self._x: list[float] = []
+        self._y: list[int] = []
+        self._arms: list[tuple[list[int], tuple[int, int, int]]] = []
+        self._axis = "tokens"
+        self._total: float | None = None
         self._shown: tuple[object, ...] = ()
 
     def show(
-        self, x: Sequence[float], y: Sequence[int], axis: str, total: float | None
+        self,
+        x: Sequence[float],
+        y: Sequence[int],
+        axis: str,
+        total: float | None,
+        arms: Mapping[str, Sequence[int]] | None = None,
+        colors: Mapping[str, str] | None = None,
     ) -> None:
+        """Draw `y` against `x`, and each arm's series in its colour when there are two or
+        more."""
         key = (len(x), x[-1] if x else None, y[-1] if y else None, axis, total)
-        if key != self._shown:
-            self._shown = key
-            self._data = (list(x), list(y), axis, total)
-            self.refresh()
+        if key == self._shown:
+            return
+        self._shown = key
+        self._x, self._y, self._axis, self._total = list(x), list(y), axis, total
+        several = arms is not None and len(arms) > 1
+        self._arms = [
+            (list(values), _rgb((colors or {}).get(arm, "#888888")))
+            for arm, values in (arms or {}).items()
+        ] if several else []  # fmt: skip
+        self.refresh()
 
     def render(self) -> RenderableType:
-        x, y, axis, total = self._data
         plt = self.plt
         plt.clear_figure()
-        if x:
-            plt.plot(x, y, marker="braille")
-        if total:
-            plt.hline(total)
+        if self._x:
+            plt.plot(self._x, self._y, marker="braille")
+            for values, color in self._arms:
+                plt.plot(self._x, values, marker="braille", color=color)
+        if self._total:
+            plt.hline(self._total)
         if self.size.height < COMPACT_BELOW:
             plt.frame(False)
             plt.xticks([])
             plt.yticks([])
         else:
-            plt.xlabel(AXES[axis])
+            plt.xlabel(AXES[self._axis])
         return super().render()
+
+
+def _rgb(color: str) -> tuple[int, int, int]:
+    """A "#rrggbb" colour as plotext takes it."""
+    h = color.lstrip("#")
+    if len(h) != 6:
+        return (136, 136, 136)
+    return (int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16))

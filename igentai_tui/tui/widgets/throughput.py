@@ -164,4 +164,6 @@ class ThroughputPanel(Vertical):
             return
         self.query_one("#legend", Static).update(curve_caption(curve, view, snap))
         total = snap.coverage.estimated_total if snap is not None else None
-        self.query_one(DiscoveryCurve).show(curve.axis(view), curve.confirmed, view, total)
+        self.query_one(DiscoveryCurve).show(
+            curve.axis(view), curve.confirmed, view, total, curve.arms, colors
+        )
