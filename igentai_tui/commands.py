@@ -562,10 +562,14 @@ def _plot(
             curve.label = f"{run['uid'][:8]} {_short(run['topic'], 24)} · {_short(arms, 30)}"
         curves.append(curve)
     title = "" if len(runs) > 1 else f"{runs[0]['uid'][:8]} · {_short(runs[0]['topic'], 50)}"
+    # One run: the estimated number of real entries when it ended, as a line (none stored
+    # before schema 7).
+    keys = runs[0].keys()
+    total = runs[0]["estimated_total"] if len(runs) == 1 and "estimated_total" in keys else None
     if target == "-":
         size = shutil.get_terminal_size()
         height = max(10, min(25, size.lines - 4))
-        print(text_plot(curves, axis, size.columns, height, color=sys.stdout.isatty(),
+        print(text_plot(curves, axis, size.columns, height, total, color=sys.stdout.isatty(),
                         title=title))  # fmt: skip
         return 0
     path = Path(target).expanduser()
@@ -573,7 +577,7 @@ def _plot(
         raise CommandError(f"plot target {path} is the database's file {clash}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        image_plot(curves, axis, path, title=title)
+        image_plot(curves, axis, path, total, title=title)
     except OSError as exc:
         raise CommandError(f"cannot write {path}: {exc.strerror or exc}") from None
     except PlotError as exc:

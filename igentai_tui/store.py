@@ -157,6 +157,13 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE INDEX entries_status ON entries(run_id, status, id);
         """,
     ),
+    (
+        7,
+        "runs: the estimated number of real entries when the run last ended",
+        """
+        ALTER TABLE runs ADD COLUMN estimated_total REAL;
+        """,
+    ),
 ]
 # Entry states (entries.status): a new entry is PENDING until verification confirms or rejects
 # it (or it is found to name an entry already there: MERGED into it). Runs before migration 6,
@@ -449,11 +456,19 @@ class Store:
             "INSERT INTO sessions (run_id, started_at) VALUES (?, ?)", (run_id, utc_iso(at))
         )
 
-    async def finish_run(self, run_id: int, status: str, stop_reason: str, ended_at: float) -> None:
+    async def finish_run(
+        self,
+        run_id: int,
+        status: str,
+        stop_reason: str,
+        ended_at: float,
+        estimated_total: float | None = None,
+    ) -> None:
         end = (status, stop_reason, utc_iso(ended_at))
         await self._conn.execute(
-            "UPDATE runs SET status = ?, stop_reason = ?, ended_at = ? WHERE id = ?",
-            (*end, run_id),
+            "UPDATE runs SET status = ?, stop_reason = ?, ended_at = ?, "
+            "estimated_total = coalesce(?, estimated_total) WHERE id = ?",
+            (*end, estimated_total, run_id),
         )
         await self._conn.execute(
             "UPDATE sessions SET status = ?, stop_reason = ?, ended_at = ? "

@@ -96,6 +96,10 @@ def test_stats_plot_draws_in_the_terminal_and_into_files(run_db: Path, tmp_path:
     total = con.execute("SELECT sum(input_tokens + output_tokens) FROM calls WHERE run_id = 1")
     last_x = total.fetchone()[0]
     uids = [u for (u,) in con.execute("SELECT uid FROM runs ORDER BY id")]
+    (total,) = con.execute("SELECT estimated_total FROM runs WHERE id = 1").fetchone()
+    confirmed = con.execute("SELECT count(*) FROM entries WHERE run_id = 1 AND status = "
+                            "'confirmed'").fetchone()[0]  # fmt: skip
+    assert total >= confirmed > 0  # stored when the run ended: the plot's horizontal line
     code, out, _ = cli("stats", uids[0], "--db", str(run_db), "--plot")
     assert code == 0 and "tokens" in out and "confirmed" in out
     assert str(last_x) in out  # the x axis ends at the run's tokens (plotext may add ".0")

@@ -299,12 +299,14 @@ class Orchestrator:
         status, reason = self._end
         await self._record_routing(self.clock.monotonic(), final=True)
         await self._save_partitions(self.clock.monotonic(), final=True)
+        self.metrics.estimated_total = self._estimate()
         try:
-            await self.store.finish_run(self.run_row.id, status, reason, self.clock.now())
+            await self.store.finish_run(
+                self.run_row.id, status, reason, self.clock.now(), self.metrics.estimated_total
+            )
         except Exception as exc:  # the run shows as running (crashed) until resumed
             self._publish(Notice(f"could not store the end of the run: {exc}", "error"))
             status, reason = "failed", f"{reason}; its end could not be stored: {exc}"
-        self.metrics.estimated_total = self._estimate()
         snap = self.metrics.snapshot(self.clock.monotonic())
         self._publish(MetricsUpdated(snap))
         self._publish(RunEnded(status, reason))
