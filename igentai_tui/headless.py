@@ -31,6 +31,9 @@ def progress_line(snap: Snapshot) -> str:
     est = ""
     if cov.estimated_total and cov.completeness is not None:
         est = f" · ~{cov.completeness:.0%} of ≈{cov.estimated_total:,.0f}"
+        if cov.estimated_band:
+            low, high = cov.estimated_band
+            est += f" ({low:,.0f}–{high:,.0f})"
     m, s = divmod(int(snap.elapsed_s), 60)
     states = f"{snap.confirmed:,} confirmed"
     if snap.pending or snap.rejected:

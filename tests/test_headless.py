@@ -83,6 +83,11 @@ def test_headless_run_end_to_end(tmp_path: Path) -> None:
     assert summary["confirmed"] == len(lines) == 120  # the limit counts confirmed entries
     assert set(summary["producers"]) == {"1", "2", "3", "4"}
     assert summary["providers"]["sim:fast"]["new"] == len(texts)
+    assert summary["providers"]["sim:fast"]["confirmed"] == 120
+    cov = summary["coverage"]  # the estimate of real entries and its band
+    low, high = cov["estimated_band"]
+    assert 120 <= low <= cov["estimated_total"] <= high
+    assert cov["completeness"] == pytest.approx(120 / cov["estimated_total"])
     assert "Traceback" not in r.stderr
 
 

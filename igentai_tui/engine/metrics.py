@@ -98,6 +98,7 @@ class Coverage:
     chao1_sd: float | None
     confirmed: int = 0  # entries confirmed real (all of them, without verification)
     estimated_total: float | None = None  # confirmed + what is estimated left (real only)
+    estimated_band: tuple[float, float] | None = None  # nothing left .. twice what is left
 
     @property
     def completeness(self) -> float | None:
@@ -197,6 +198,7 @@ class Metrics:
         self.rejected = 0
         self.merged = 0
         self.estimated_total: float | None = None  # set by the run (partitions.py estimates)
+        self.estimated_band: tuple[float, float] | None = None
         self.proposals = 0
         self.freq: Counter[int] = Counter()  # times proposed -> number of entries
         self._lag: deque[tuple[int, float]] = deque(maxlen=200)
@@ -292,7 +294,12 @@ class Metrics:
 
     def coverage(self) -> Coverage:
         c = coverage(self.unique, self.proposals, self.freq[1], self.freq[2])
-        return replace(c, confirmed=self.confirmed, estimated_total=self.estimated_total)
+        return replace(
+            c,
+            confirmed=self.confirmed,
+            estimated_total=self.estimated_total,
+            estimated_band=self.estimated_band,
+        )
 
     def snapshot(self, now: float) -> Snapshot:
         lag = self._lag

@@ -24,6 +24,7 @@ class DiscoveryCurve(PlotextPlot):
         self._arms: list[tuple[list[int], tuple[int, int, int]]] = []
         self._axis = "tokens"
         self._total: float | None = None
+        self._band: tuple[float, float] | None = None
         self._shown: tuple[object, ...] = ()
 
     def show(
@@ -34,10 +35,12 @@ class DiscoveryCurve(PlotextPlot):
         total: float | None,
         arms: Mapping[str, Sequence[int]] | None = None,
         colors: Mapping[str, str] | None = None,
+        band: tuple[float, float] | None = None,
     ) -> None:
-        """Draw `y` against `x`, and each arm's series in its colour when there are two or
-        more."""
-        key = (len(x), x[-1] if x else None, y[-1] if y else None, axis, total)
+        """Draw `y` against `x`, the estimated `total` and its `band` as horizontal lines,
+        and each arm's series in its colour when there are two or more."""
+        key = (len(x), x[-1] if x else None, y[-1] if y else None, axis, total, band)
+        self._band = band
         if key == self._shown:
             return
         self._shown = key
@@ -57,6 +60,8 @@ class DiscoveryCurve(PlotextPlot):
             for values, color in self._arms:
                 plt.plot(self._x, values, marker="braille", color=color)
         if self._total:
+            for edge in self._band or ():
+                plt.hline(edge, "gray")
             plt.hline(self._total)
         if self.size.height < COMPACT_BELOW:
             plt.frame(False)

@@ -21,6 +21,10 @@ from igentai_tui.tui.widgets.curve import DiscoveryCurve
 VIEWS = ("buckets", "tokens", "cost", "time")
 
 
+def _band(band: tuple[float, float] | None) -> str:
+    return f" ({band[0]:,.0f}–{band[1]:,.0f})" if band else ""
+
+
 def _bar(share: float, width: int = 10) -> str:
     filled = round(share * width)
     return "█" * filled + "░" * (width - filled)
@@ -71,6 +75,7 @@ def stats_text(snap: Snapshot | None, limits: Limits) -> Text:
             Text.assemble(
                 ("Coverage ", "dim"),
                 f"~{pct(cov.completeness)} of ≈{cov.estimated_total:,.0f} real",
+                (_band(cov.estimated_band), "dim"),
                 ("   Good-Turing ", "dim"),
                 pct(cov.good_turing),
             )
@@ -164,6 +169,7 @@ class ThroughputPanel(Vertical):
             return
         self.query_one("#legend", Static).update(curve_caption(curve, view, snap))
         total = snap.coverage.estimated_total if snap is not None else None
+        band = snap.coverage.estimated_band if snap is not None else None
         self.query_one(DiscoveryCurve).show(
-            curve.axis(view), curve.confirmed, view, total, curve.arms, colors
+            curve.axis(view), curve.confirmed, view, total, curve.arms, colors, band
         )
