@@ -502,7 +502,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
           f"rejected, {st['merged']:,} merged")  # fmt: skip
     if len(stats["sessions"]) > 1:
         print()
-        rows = [
+        sessions = [
             (
                 i, s["started"][:19].replace("T", " "),
                 "" if s["duration_s"] is None else span(s["duration_s"]),
@@ -511,7 +511,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
             )
             for i, s in enumerate(stats["sessions"], 1)
         ]  # fmt: skip
-        print(_table(["session", "started", "active", "idle before", "status", "reason"], rows))
+        print(_table(["session", "started", "active", "idle before", "status", "reason"],
+                     sessions))  # fmt: skip
     for title, key in (("provider:model", "providers"), ("partition", "partitions")):
         rows = [
             (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from enum import IntEnum
+from typing import NoReturn
 
 
 class Exit(IntEnum):
@@ -23,5 +24,5 @@ class UsageError(Exception):
 class Parser(argparse.ArgumentParser):
     """An argument parser whose errors are UsageError: one line, exit 2."""
 
-    def error(self, message: str) -> None:  # one line, no usage dump
+    def error(self, message: str) -> NoReturn:  # one line, no usage dump
         raise UsageError(message)

@@ -144,9 +144,9 @@ def run_fleet(
     while queue:
         t, _, pid, arrived = heapq.heappop(queue)
         if arrived is not None:
-            arm, outcome, texts, wait = arrived
+            arm, outcome, got, wait = arrived
             new = 0
-            for text in texts:
+            for text in got:
                 f = forms(text)
                 if f is not None and f.loose not in seen:
                     seen.add(f.loose)

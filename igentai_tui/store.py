@@ -385,7 +385,7 @@ class Store:
         c = self._conn
         await c.execute("BEGIN IMMEDIATE")
         try:
-            version = (await c.execute_fetchall("PRAGMA user_version"))[0][0]
+            version = next(iter(await c.execute_fetchall("PRAGMA user_version")))[0]
             await c.execute(f"PRAGMA user_version = {int(version)}")
         finally:
             with contextlib.suppress(sqlite3.Error):  # keep the write's error, not ROLLBACK's
@@ -486,7 +486,7 @@ class Store:
         )
         if not rows:
             return None
-        r = rows[0]
+        r = next(iter(rows))
         return RunRow(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5], r[6], r[7], r[8])
 
     def lock_run(self, run: RunRow) -> None:
@@ -566,12 +566,12 @@ class Store:
             "SELECT count(*) FROM calls WHERE run_id = ? AND prompt_version LIKE 'verify%'",
             (run_id,),
         )
-        requests, tin, tout, cost = rows[0]
+        requests, tin, tout, cost = next(iter(rows))
         return RunState(
             freq, requests, tin, tout, cost, [PartitionRow(*r) for r in parts],
-            [tuple(r) for r in seen],  # type: ignore[misc]
-            [tuple(r) for r in states],  # type: ignore[misc]
-            checks[0][0],
+            [tuple(r) for r in seen],
+            [tuple(r) for r in states],
+            next(iter(checks))[0],
         )  # fmt: skip
 
     async def idle_since(self, run_id: int) -> str | None:
@@ -583,7 +583,7 @@ class Store:
             "ORDER BY s.id DESC LIMIT 1",
             (run_id,),
         )
-        return rows[0][0] if rows else None
+        return next(iter(rows))[0] if rows else None
 
     async def save_partitions(self, run_id: int, rows: Sequence[PartitionRow], at: float) -> None:
         """Insert or update partitions of a run."""
@@ -662,7 +662,7 @@ class Store:
             "WHERE run_id = ? AND status = ? ORDER BY id",
             (run_id, PENDING),
         )
-        return [tuple(r) for r in rows]  # type: ignore[misc]
+        return [tuple(r) for r in rows]
 
     def start_call(self, run_id: int, call: CallRecord, committed: threading.Event) -> None:
         """Store `call` as a new row, from any thread; set `committed` once it is (`call.id`
@@ -754,7 +754,9 @@ def _apply_verdicts(
 def _write_verdicts(
     db: sqlite3.Connection, run_id: int, v: Verdicts, call_id: int | None
 ) -> None:
-    rows = [(CONFIRMED, None, call_id, i, run_id) for i in v.confirmed]
+    rows: list[tuple[str, int | None, int | None, int, int]] = [
+        (CONFIRMED, None, call_id, i, run_id) for i in v.confirmed
+    ]
     rows += [(REJECTED, None, call_id, i, run_id) for i in v.rejected]
     rows += [(MERGED, into, call_id, i, run_id) for i, into in v.merged]
     db.executemany(

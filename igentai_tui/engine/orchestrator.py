@@ -361,8 +361,8 @@ class Orchestrator:
             self.all_paused = False
             for p in list(self.producers.values()):
                 p.resume()
-        elif (p := self.producers.get(pid)) is not None:
-            p.resume()
+        elif (one := self.producers.get(pid)) is not None:
+            one.resume()
 
     def add_producer(self, arm: str | None = None) -> int | None:
         """Start one more producer: pinned to `arm`, or where routing places it."""

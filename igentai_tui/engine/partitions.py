@@ -467,7 +467,7 @@ class Partitions:
             family[2] += 1
         self._recent_rate = _ewma_slow(self._recent_rate, p.recent_rate or 0.0)
         acc = self._rates.setdefault(p.parent, [0.0, 0.0])
-        acc[0] += p.recent_rate - (rate or 0.0)  # type: ignore[operator]
+        acc[0] += (p.recent_rate or 0.0) - (rate or 0.0)
         acc[1] += rate is None
         self._seen_total += len(p.seen) - before
         if self._seen_total > TOTAL_SEEN_MAX:

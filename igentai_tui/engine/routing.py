@@ -191,7 +191,7 @@ class Router:
             return
         if h.until is not None:
             return
-        if not _RETRYABLE.get(kind, False):
+        if kind is None or not _RETRYABLE.get(kind, False):
             self._cool(arm, h, now, f"non-retryable error ({kind})")
             return
         recent = [f for t, f in h.calls if t > now - HEALTH_WINDOW_S]
@@ -310,7 +310,7 @@ class Fixed(Router):
     cooldowns = False
 
     def _pick(self, current: str | None, usable: Sequence[str], now: float) -> str:
-        if current in usable:
+        if current is not None and current in usable:
             return current
         return self._least_chosen(usable, now)
 

@@ -73,9 +73,9 @@ class Variants:
         for other, affix in self._around.get(key, ()):  # it is the bare name of others
             pairs.append(Pair(entry, other, affix))
         for bare, affix in affixed(key):
-            other = self._keys.get(bare)
-            if other is not None:  # another entry is its bare name
-                pairs.append(Pair(entry, other, affix))
+            bare_id = self._keys.get(bare)
+            if bare_id is not None:  # another entry is its bare name
+                pairs.append(Pair(entry, bare_id, affix))
             for o, a in self._around.get(bare, ()):  # "Province of X" and "X Province"
                 if _word(a) == _word(affix) and o != entry:
                     pairs.append(Pair(entry, o, affix))

@@ -174,7 +174,8 @@ class GeminiProvider:
             )
         message = str(err.get("message", ""))
         code = str(err.get("status", ""))
-        details = err.get("details") if isinstance(err.get("details"), list) else []
+        found = err.get("details")
+        details: list[Any] = found if isinstance(found, list) else []
         text = self._clean(f"gemini {status} {code}: {message}")
         reasons = _reasons(details)
         if status == 429 or code == "RESOURCE_EXHAUSTED":
@@ -198,7 +199,8 @@ class GeminiProvider:
     def _completion(self, data: Any) -> Completion:
         if not isinstance(data, dict):
             raise BadResponse("gemini: the reply is not a JSON object")
-        usage = data.get("usageMetadata") if isinstance(data.get("usageMetadata"), dict) else {}
+        meta = data.get("usageMetadata")
+        usage: dict[str, Any] = meta if isinstance(meta, dict) else {}
         tokens_in = int(usage.get("promptTokenCount") or 0)
         tokens_out = int(usage.get("candidatesTokenCount") or 0) + int(
             usage.get("thoughtsTokenCount") or 0
@@ -212,8 +214,10 @@ class GeminiProvider:
             raise BadResponse("gemini: the reply has no candidates")
         cand = candidates[0] if isinstance(candidates[0], dict) else {}
         finish = str(cand.get("finishReason") or "")
-        content = cand.get("content") if isinstance(cand.get("content"), dict) else {}
-        parts = content.get("parts") if isinstance(content.get("parts"), list) else []
+        body = cand.get("content")
+        content: dict[str, Any] = body if isinstance(body, dict) else {}
+        listed = content.get("parts")
+        parts: list[Any] = listed if isinstance(listed, list) else []
         text = "".join(
             p["text"]
             for p in parts

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -67,7 +67,7 @@ def parse_price_overrides(raw: object) -> dict[str, tuple[float, float]]:
     if not isinstance(raw, Mapping):
         return out
     for model, value in raw.items():
-        pair: tuple[object, object] | None = None
+        pair: tuple[Any, Any] | None = None
         if isinstance(value, list | tuple) and len(value) == 2:
             pair = (value[0], value[1])
         elif isinstance(value, Mapping) and "input" in value and "output" in value:
@@ -75,7 +75,7 @@ def parse_price_overrides(raw: object) -> dict[str, tuple[float, float]]:
         if pair is None:
             continue
         try:
-            pin, pout = float(pair[0]), float(pair[1])  # type: ignore[arg-type]
+            pin, pout = float(pair[0]), float(pair[1])
         except (TypeError, ValueError):
             continue
         if pin >= 0 and pout >= 0:

@@ -175,5 +175,7 @@ def guard(client: C, timeout: float, max_bytes: int = MAX_REPLY_BYTES) -> C:
         pool = getattr(transport, "_pool", None)
         backend = getattr(pool, "_network_backend", None)
         if backend is not None:
+            # httpx has no public hook for the connection pool's network backend: the one
+            # place the total deadline reaches every socket read (issue 18 lists it).
             pool._network_backend = _Backend(backend, deadline)  # type: ignore[union-attr]
     return client

@@ -42,14 +42,14 @@ class SimProvider:
         clock: Clock | None = None,
         params: SimParams | None = None,
     ) -> None:
-        found = profile(model)
-        if params is None and found is None:
+        chosen = params or profile(model)
+        if chosen is None:
             names = ", ".join(PROFILES)
             raise ValueError(f"unknown sim model {model!r}: use one of {names}")
         self.model = model
         self.seed = seed
         self.clock = clock or Clock()
-        self.params: SimParams = params or found  # type: ignore[assignment]
+        self.params: SimParams = chosen
         self._lock = threading.Lock()
         self._calls = 0
         self._windows: dict[str, deque[float]] = {}

@@ -260,7 +260,7 @@ class _Builder:
         for r, (_, name, variants, leaves, noun, where, style) in enumerate(made):
             head = leaves[0]
             while self.groups[head].parent is not None:
-                head = self.groups[head].parent  # type: ignore[assignment]
+                head = self.groups[head].parent
             entries.append(UEntry(name, variants, top[head].name, r + 1))
             entry_groups.append(leaves)
             nouns.append(noun)

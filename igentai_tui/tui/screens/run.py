@@ -48,7 +48,8 @@ STATE_NAMES = {
 class Controls(Protocol):
     """The orchestrator's controls the screen uses (thread-safe on the engine side)."""
 
-    producers: Mapping[int, Any]
+    @property
+    def producers(self) -> Mapping[int, Any]: ...
     all_paused: bool
 
     def pause(self, pid: int | None = None) -> None: ...

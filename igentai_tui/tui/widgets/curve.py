@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from rich.console import RenderableType
+from textual.app import RenderResult
 from textual_plotext import PlotextPlot
 
 from igentai_tui.curve import AXES
@@ -52,7 +52,7 @@ class DiscoveryCurve(PlotextPlot):
         ] if several else []  # fmt: skip
         self.refresh()
 
-    def render(self) -> RenderableType:
+    def render(self) -> RenderResult:
         plt = self.plt
         plt.clear_figure()
         if self._x:
