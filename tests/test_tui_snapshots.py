@@ -298,28 +298,15 @@ class Scripted:
         return 8000
 
 
-@pytest.mark.parametrize("size", [(100, 30), (80, 24)], ids=["100x30", "80x24"])
-def test_whole_run_on_a_fake_clock(
-    snap_compare: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: tuple[int, int]
-) -> None:
+def fake_clock_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> IgentaiApp:
+    """A deterministic run on a fake clock: one producer, scripted replies, 8 requests."""
     monkeypatch.setattr("igentai_tui.store.secrets.token_hex", lambda n: "ab12cd34ef56")
     args = build_parser().parse_args(
-        [
-            "Paris attractions",
-            "-n",
-            "1",
-            "--providers",
-            "sim:instant",
-            "--max-requests",
-            "8",
-            "--db",
-            str(tmp_path / "t.db"),
-            "--output",
-            str(tmp_path / "out.txt"),
-        ]
-    )
+        ["Paris attractions", "-n", "1", "--providers", "sim:instant", "--max-requests", "8",
+         "--db", str(tmp_path / "t.db"), "--output", str(tmp_path / "out.txt")]
+    )  # fmt: skip
     provider = Scripted()
-    app = IgentaiApp(
+    return IgentaiApp(
         args,
         request=run_request(args),
         clock=FakeClock(),
@@ -327,22 +314,39 @@ def test_whole_run_on_a_fake_clock(
         cursor_blink=False,
     )
 
-    async def finished(pilot: Pilot[Any]) -> None:
-        for _ in range(500):
-            if app.run_closed:
-                break
-            await pilot.pause(0.02)
-        assert app.result is not None and app.result.status == "completed"
-        screen = app.screen
-        assert isinstance(screen, RunScreen)
-        screen.refresh_panels()
-        # Let the tables settle: a DataTable sizes its columns later, when the app is idle,
-        # and the screen shows them after that: wait until it shows the whole state.
-        for _ in range(200):
-            await pilot.pause(0.05)
-            if "stopped" in app.export_screenshot():
-                break
+
+async def run_closed(app: IgentaiApp, pilot: Pilot[Any]) -> RunScreen:
+    """Wait until the run has ended; the run screen."""
+    for _ in range(500):
+        if app.run_closed:
+            break
+        await pilot.pause(0.02)
+    screen = app.screen
+    assert isinstance(screen, RunScreen)
+    return screen
+
+
+async def settled(app: IgentaiApp, pilot: Pilot[Any]) -> None:
+    """Let the tables settle: a DataTable sizes its columns later, when the app is idle, and
+    the screen shows them after that: wait until it shows the whole state."""
+    for _ in range(200):
         await pilot.pause(0.05)
+        if "stopped" in app.export_screenshot():
+            break
+    await pilot.pause(0.05)
+
+
+@pytest.mark.parametrize("size", [(100, 30), (80, 24)], ids=["100x30", "80x24"])
+def test_whole_run_on_a_fake_clock(
+    snap_compare: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: tuple[int, int]
+) -> None:
+    app = fake_clock_app(tmp_path, monkeypatch)
+
+    async def finished(pilot: Pilot[Any]) -> None:
+        screen = await run_closed(app, pilot)
+        assert app.result is not None and app.result.status == "completed"
+        screen.refresh_panels()
+        await settled(app, pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=finished)
 
@@ -353,33 +357,12 @@ def test_discovery_curve_on_a_fake_clock(
 ) -> None:
     """The throughput chart after `c`: confirmed entries against tokens, the estimate's line
     (compact at 80x24: no axes, the caption gives the scale)."""
-    monkeypatch.setattr("igentai_tui.store.secrets.token_hex", lambda n: "ab12cd34ef56")
-    args = build_parser().parse_args(
-        ["Paris attractions", "-n", "1", "--providers", "sim:instant", "--max-requests", "8",
-         "--db", str(tmp_path / "t.db"), "--output", str(tmp_path / "out.txt")]
-    )  # fmt: skip
-    provider = Scripted()
-    app = IgentaiApp(
-        args,
-        request=run_request(args),
-        clock=FakeClock(),
-        provider_factory=lambda *a, **k: provider,
-        cursor_blink=False,
-    )
+    app = fake_clock_app(tmp_path, monkeypatch)
 
     async def curve(pilot: Pilot[Any]) -> None:
-        for _ in range(500):
-            if app.run_closed:
-                break
-            await pilot.pause(0.02)
-        screen = app.screen
-        assert isinstance(screen, RunScreen)
+        screen = await run_closed(app, pilot)
         await pilot.press("c")
         assert screen.chart == "tokens"
-        for _ in range(200):
-            await pilot.pause(0.05)
-            if "stopped" in app.export_screenshot():
-                break
-        await pilot.pause(0.05)
+        await settled(app, pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=curve)

@@ -858,11 +858,14 @@ class Orchestrator:
                         call.latency_s or 0.0, tokens, call.cost_usd, len(out.new), call.error_kind
                     )
                     self.router.observe(it.arm, outcome, now)
-                self._cond.notify_all()
                 # New entries as real as their partition's checked ones were: confirmations
                 # come in bursts (a batch at a time), which made the rule fire between them.
-                real = self.partitions.estimated_real(call.partition) if verifying else 1.0
-            self._marginal.add(tokens, len(out.new) * real if listing else 0.0)
+                found_real = 0.0
+                if listing and out.new:
+                    real = self.partitions.estimated_real(call.partition) if verifying else 1.0
+                    found_real = len(out.new) * real
+                self._cond.notify_all()
+            self._marginal.add(tokens, found_real)
         if auto:
             with self._lock:
                 held = self._hold(auto)

@@ -225,6 +225,12 @@ class Partition:
             f2 += times == 2
         return f1 * (f1 - 1) / (2 * (f2 + 1))
 
+    def left(self) -> float:
+        """Real entries a dry partition still holds, estimated: `RETIRED_LEFT` of what its last
+        request found, none when that reply ran short (the model had listed all it recalls
+        there)."""
+        return 0.0 if self.short else RETIRED_LEFT * self.last_new
+
     def ranked(self) -> list[tuple[str, str, int]]:
         """(loose, text, times proposed) of the entries proposed here, most proposed first,
         then newest."""
@@ -698,12 +704,10 @@ class Partitions:
         """Entries of the topic estimated not found yet: for each partition still being
         mined, Chao1 on its own proposals (at most twice what it found); for one waiting to
         be split, what the splits of this run found below a partition per entry it had
-        found (`GAIN_PRIOR` before any); for a retired one, `RETIRED_LEFT` of the real
-        entries its last request found (none when that reply ran short: the model had
-        listed all it recalls there; Chao1 reads far too high where exclusion lists hide the
-        repeats it counts); for a split one whose subtopic list is still growing, the
-        subtopics not named yet (Chao1 on how often answers named each) times what its
-        subtopics found on average."""
+        found (`GAIN_PRIOR` before any); for a retired one, `Partition.left` (not Chao1,
+        which reads far too high where exclusion lists hide the repeats it counts); for a
+        split one whose subtopic list is still growing, the subtopics not named yet (Chao1 on
+        how often answers named each) times what its subtopics found on average."""
         gain = self._gain()
         total = 0.0
         for p in self._by_status["active"].values():
@@ -715,7 +719,7 @@ class Partitions:
             total += gain * p.found
         for p in self._by_status["retired"].values():
             if not p.reopened and p.requests:
-                total += 0 if p.short else RETIRED_LEFT * p.last_new
+                total += p.left()
         for p in self._by_status["split"].values():
             if not p.planned and p.mentions:
                 f1 = sum(1 for n in p.mentions.values() if n == 1)
@@ -804,7 +808,7 @@ class Partitions:
         candidates = [p for p in self._by_status["retired"].values() if not p.reopened]
         if not candidates:
             return False
-        p = max(candidates, key=lambda q: (0 if q.short else q.last_new, q.distinct))
+        p = max(candidates, key=lambda q: (q.left(), q.distinct))
         self._reopen(p)
         if self._splittable(p) and p.distinct >= MIN_SUBTOPICS:
             self._split_now(p)
