@@ -13,73 +13,34 @@ import io
 import json
 import os
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
-from fakes import anthropic_server as an
-from fakes import gemini_server as gm
 from fakes import openai_server as oa
-from fakes.server import FakeServer, Reply
+from fakes.server import Reply
+from fakes.wires import Wire
 
 from igentai_tui.cli import main
-from igentai_tui.providers.anthropic import AnthropicProvider
-from igentai_tui.providers.base import (
-    BadResponse,
-    CompletionRequest,
-    ConnectionFailed,
-    Provider,
-    ProviderError,
-    Timeout,
-)
-from igentai_tui.providers.gemini import GeminiProvider
-from igentai_tui.providers.openai import OpenAIProvider
+from igentai_tui.providers.base import BadResponse, ConnectionFailed, ProviderError, Timeout
+from igentai_tui.providers.remote import RemoteProvider
 
-KEY = "sk-limits-test-key-123456"
-REQ = CompletionRequest("gpt-4o-mini", "You list things.", "List stars.", 300, 1.0)
 LONG = "\n".join(f"Star number {i}" for i in range(400))
-
-PROTOCOLS: dict[str, tuple[type[FakeServer], Callable[[str], dict], Callable[..., Provider]]] = {
-    "openai": (oa.OpenAIServer, oa.completion,
-               lambda s, t: OpenAIProvider(api_key=KEY, base_url=s.base_url, timeout=t)),
-    "anthropic": (an.AnthropicServer, an.message,
-                  lambda s, t: AnthropicProvider(api_key=KEY, base_url=s.url, timeout=t)),
-    "gemini": (gm.GeminiServer, gm.response,
-               lambda s, t: GeminiProvider(api_key=KEY, base_url=s.url, timeout=t)),
-}  # fmt: skip
+Fails = Callable[..., ProviderError]
 
 
-@pytest.fixture(params=list(PROTOCOLS))
-def proto(request: pytest.FixtureRequest) -> Iterator[tuple[FakeServer, Callable, Callable]]:
-    server_class, body, make = PROTOCOLS[request.param]
-    with server_class(api_key=KEY) as server:
-        yield server, body, lambda timeout=5.0: make(server, timeout)
-
-
-def fails(proto: tuple, reply: Reply, timeout: float = 5.0) -> ProviderError:
-    server, _, make = proto
-    server.push(reply)
-    provider = make(timeout)
-    try:
-        with pytest.raises(ProviderError) as info:
-            provider.complete(REQ)
-    finally:
-        provider.close()
-    assert server.count == 1 and KEY not in str(info.value)
-    return info.value
-
-
-def test_a_trickling_reply_times_out_at_the_deadline(proto: tuple) -> None:
+def test_a_trickling_reply_times_out_at_the_deadline(wire: Wire, fails: Fails) -> None:
     # 16 bytes every 50 ms: each read is well within the timeout, the whole takes ~20 s.
-    assert isinstance(fails(proto, Reply(200, proto[1](LONG), drip=0.05), timeout=0.5), Timeout)
+    assert isinstance(fails(Reply(200, wire.body(LONG), drip=0.05), timeout=0.5), Timeout)
 
 
-def test_trickling_headers_time_out_at_the_deadline(proto: tuple) -> None:
+def test_trickling_headers_time_out_at_the_deadline(wire: Wire, server: Any, fails: Fails) -> None:
     # The status line and headers, one byte every 50 ms (~10 s): each read is within the
     # library's timeout, which used to let it through, however long it took.
-    reply = Reply(200, proto[1]("Vega"), header_drip=0.05)
-    assert isinstance(fails(proto, reply, timeout=0.5), Timeout)
-    [(sent, whole)] = proto[0].heads
+    reply = Reply(200, wire.body("Vega"), header_drip=0.05)
+    assert isinstance(fails(reply, timeout=0.5), Timeout)
+    [(sent, whole)] = server.heads
     assert sent < whole  # the client hung up mid-headers, at its deadline
 
 
@@ -110,26 +71,25 @@ def test_a_run_against_a_header_trickling_server_ends(
     assert kinds == ["timeout", "timeout"] and seen == 2
 
 
-def test_a_trickling_reply_within_the_deadline_is_read(proto: tuple) -> None:
-    server, body, make = proto
-    server.push(Reply(200, body("Vega\nSirius"), drip=0.01))
-    provider = make(5.0)
-    assert provider.complete(REQ).text == "Vega\nSirius"
-    provider.close()
+def test_a_trickling_reply_within_the_deadline_is_read(
+    wire: Wire, server: Any, make: Callable[..., RemoteProvider]
+) -> None:
+    server.push(Reply(200, wire.body("Vega\nSirius"), drip=0.01))
+    assert make().complete(wire.request()).text == "Vega\nSirius"
 
 
-def test_a_body_over_the_cap_is_refused(proto: tuple) -> None:
+def test_a_body_over_the_cap_is_refused(fails: Fails) -> None:
     huge = b'{"x": "' + b"x" * (17 * 1024 * 1024) + b'"}'
-    err = fails(proto, Reply(200, huge))
+    err = fails(Reply(200, huge))
     assert isinstance(err, BadResponse) and "bytes" in str(err)
 
 
 @pytest.mark.parametrize("reset", [False, True], ids=["close", "reset"])
-def test_a_hang_up_mid_body_is_a_connection_error(proto: tuple, reset: bool) -> None:
-    payload = Reply(200, proto[1](LONG)).payload()
-    assert isinstance(fails(proto, Reply(200, payload, cut=len(payload) // 2, reset=reset)),
-                      ConnectionFailed)  # fmt: skip
+def test_a_hang_up_mid_body_is_a_connection_error(wire: Wire, fails: Fails, reset: bool) -> None:
+    payload = Reply(200, wire.body(LONG)).payload()
+    reply = Reply(200, payload, cut=len(payload) // 2, reset=reset)
+    assert isinstance(fails(reply), ConnectionFailed)
 
 
-def test_a_reset_before_any_reply_is_a_connection_error(proto: tuple) -> None:
-    assert isinstance(fails(proto, Reply(reset=True)), ConnectionFailed)
+def test_a_reset_before_any_reply_is_a_connection_error(fails: Fails) -> None:
+    assert isinstance(fails(Reply(reset=True)), ConnectionFailed)
