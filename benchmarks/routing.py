@@ -1,9 +1,9 @@
 """Routing benchmark: adaptive against round-robin and fixed, on three sim arms of different
-quality, in simulated time (igentai_tui/fleet.py), for each --optimize objective.
+quality, in simulated time (tests/fleet.py), for each --optimize objective.
 
     python benchmarks/routing.py [--producers 5] [--seeds 1,2,3]
 
-The arms (DEMO_ARMS in fleet.py): `strong` knows the whole topic but is slow and dear, `fast`
+The arms (DEMO_ARMS in tests/fleet.py): `strong` knows the whole topic but is slow and dear, `fast`
 answers 6x faster but knows 60% of it, `cheap` costs 1/60 of `strong` and knows 15%.
 Each objective gets the same budget for every strategy: 5 minutes of simulated time for speed,
 1.5M tokens for tokens, $1 for cost; the figure is new entries per second, per 1k tokens or per
@@ -21,10 +21,12 @@ from pathlib import Path
 from statistics import mean
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # fleet.py
+
+from fleet import DEMO_ARMS as ARMS
+from fleet import FleetResult, run_fleet
 
 from igentai_tui.engine.routing import UNITS, make_router
-from igentai_tui.fleet import DEMO_ARMS as ARMS
-from igentai_tui.fleet import FleetResult, run_fleet
 from igentai_tui.providers.sim import SimParams
 
 TOPIC = "Kites (sim:8000)"

@@ -265,11 +265,6 @@ def delete_key(provider: str) -> bool:
     return True
 
 
-def list_keys(env: Mapping[str, str] | None = None) -> list[str]:
-    """Names of the providers that have a key (never the keys themselves)."""
-    return [p for p in KEY_ENV if key_source(p, env) is not None]
-
-
 KEYS_USAGE = """usage: igentai keys list
        igentai keys set PROVIDER     (prompts for the key; or pipe it on stdin)
        igentai keys unset PROVIDER

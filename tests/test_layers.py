@@ -21,8 +21,8 @@ SOURCE = Path(__file__).resolve().parent.parent / "igentai_tui"
 # Lowest first: a package may import its own layer and those below it, never one above.
 LAYERS = ("common", "providers", "engine", "tui")
 # Top-level modules that drive the engine (the command line, the front ends and what only they
-# share, the sim fleet): no package below tui/ imports them.
-FRONT = ("cli", "commands", "exits", "fleet", "headless", "request")
+# share): no package below tui/ imports them.
+FRONT = ("cli", "commands", "exits", "headless", "request")
 
 Graph = dict[str, dict[str, str]]  # module -> {imported module: "file:line" of the import}
 

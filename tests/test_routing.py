@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from fleet import DEMO_ARMS, run_fleet
 
 from igentai_tui.engine.orchestrator import Arm, Limits, Orchestrator, RunSettings
 from igentai_tui.engine.routing import (
@@ -24,7 +25,6 @@ from igentai_tui.engine.routing import (
     parse_weights,
 )
 from igentai_tui.exits import UsageError
-from igentai_tui.fleet import DEMO_ARMS, run_fleet
 from igentai_tui.output import OutputFile
 from igentai_tui.providers.sim import SimProvider
 from igentai_tui.request import build_parser, run_request

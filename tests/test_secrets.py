@@ -32,6 +32,7 @@ from igentai_tui.engine.prompts import PLAN_VERSION
 from igentai_tui.providers.base import AuthenticationFailed, BadResponse
 from igentai_tui.providers.openai import OpenAIProvider
 from igentai_tui.providers.sim.topics import universe_for
+from igentai_tui.tui.app import IgentaiApp
 
 OPENAI_KEY = "sk-proj-Q7hX2Lx9Vb4Nc1Mz8KwR5tY0"
 ANTHROPIC_KEY = "sk-ant-api03-Wd5Ry3Tp0Ke6Jf8Gu2Io4Pa7"
@@ -191,13 +192,18 @@ def test_a_headless_run_leaks_no_key(
     assert caplog.records  # there were log lines to scan
 
 
+def disabled(app: IgentaiApp) -> int:
+    """How many providers the run has disabled, as its notices say."""
+    return sum("disabled for this run" in n.message for n in app.model.notices)
+
+
 async def test_the_tui_shows_no_key(setup: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     tmp = setup
     arms = "openai,anthropic,gemini,sim:instant"  # sim keeps the run (and its WAL) going
     with Servers(monkeypatch):
         app = make_app(tmp, "--providers", arms, "-n", "4", "--no-verify", provider="real")
         async with app.run_test(size=(160, 48)) as pilot:
-            await until(pilot, lambda: app.orc is not None and len(app.orc._disabled) == 3)
+            await until(pilot, lambda: disabled(app) == 3)
             await until(pilot, lambda: app.model.found >= 20)
             app.screen.refresh_panels()  # type: ignore[attr-defined]
             await pilot.pause(0.1)

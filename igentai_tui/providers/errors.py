@@ -2,8 +2,8 @@
 
 Every real provider (OpenAI, Anthropic, Gemini) turns its own failures into the same small
 set of errors, so the producer loop has one retry policy. The helpers here are the parts they
-share: reading retry hints from headers, classifying by status code, and keeping secrets out of
-messages.
+share: reading retry hints from headers, classifying by status code, and short messages (the
+base class, remote.py, keeps keys out of them).
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import re
 import time
 from collections.abc import Mapping
 
-from igentai_tui.common.redact import redact
 from igentai_tui.providers.base import (
     AuthenticationFailed,
     BadRequest,
@@ -26,8 +25,6 @@ from igentai_tui.providers.base import (
     ServerError,
     Timeout,
 )
-
-__all__ = ["redact"]  # the providers' one redaction helper lives in igentai_tui.common.redact
 
 DEFAULT_TIMEOUT_S = 120.0
 """Seconds one request may take before it counts as a timeout (override per provider)."""
