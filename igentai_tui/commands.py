@@ -27,6 +27,7 @@ from igentai_tui.engine.prompts import short_partition
 from igentai_tui.engine.words import count
 from igentai_tui.exits import Exit, Parser, UsageError
 from igentai_tui.plot import PlotError, image_plot, text_plot
+from igentai_tui.signals import silence_stdout
 from igentai_tui.store import (
     BUSY_TIMEOUT_MS,
     CONFIRMED,
@@ -680,4 +681,5 @@ def main(argv: Sequence[str]) -> int:
         print(f"igentai: error: {exc}", file=sys.stderr)
         return Exit.USAGE
     except BrokenPipeError:  # `igentai export last | head`
+        silence_stdout()
         return Exit.OK

@@ -1,9 +1,11 @@
-"""The signals that stop a run, and the terminal a hang-up leaves behind (both front ends)."""
+"""The signals that stop a run, the terminal a hang-up leaves behind, and a reader of stdout
+that has gone (`igentai ... | head`): both front ends and the read commands."""
 
 from __future__ import annotations
 
 import os
 import signal
+import sys
 
 
 def stop_signals() -> list[signal.Signals]:
@@ -27,3 +29,22 @@ def leave_closed_terminal(fds: list[int]) -> None:
         for fd in gone:
             os.dup2(null, fd)
         os.close(null)
+
+
+def write_out(text: str) -> bool:
+    """Print `text` on stdout; False when its reader has gone (`| head`, SIGPIPE), stdout then
+    pointed at /dev/null so that nothing else written to it (the interpreter's last flush
+    included) fails or prints a traceback."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        silence_stdout()
+        return False
+    return True
+
+
+def silence_stdout() -> None:
+    """Point stdout at /dev/null (its reader has gone)."""
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, sys.stdout.fileno())
+    os.close(null)

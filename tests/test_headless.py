@@ -294,3 +294,35 @@ def test_sighup_is_ignored_under_nohup(tmp_path: Path) -> None:
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert json.loads(out)["stop_reason"] == "duration reached"
+
+
+def test_a_reader_that_goes_loses_the_summary_not_the_run(tmp_path: Path) -> None:
+    """`igentai --headless ... | head`, and `igentai runs | head`: the reader of stdout has gone
+    before the summary is printed. No traceback, the run's own exit status, everything
+    stored; the read commands likewise."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "igentai_tui", "--headless", "Paris attractions", "--providers",
+         "sim:instant", "--db", "igentai.db", "--max-requests", "3"],
+        cwd=tmp_path, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # the reader goes before anything is printed on stdout
+    err = proc.stderr.read()
+    assert proc.wait(timeout=60) == 0, err
+    assert "Traceback" not in err and "BrokenPipe" not in err, err
+    con = sqlite3.connect(tmp_path / "igentai.db")
+    status, entries = con.execute(
+        "SELECT status, (SELECT count(*) FROM entries) FROM runs"
+    ).fetchone()
+    con.close()
+    assert status == "completed" and entries > 0
+    for command in (["runs"], ["export", "last"], ["stats", "last"]):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "igentai_tui", *command, "--db", "igentai.db"],
+            cwd=tmp_path, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.close()
+        err = proc.stderr.read()
+        assert proc.wait(timeout=60) == 0, (command, err)
+        assert "Traceback" not in err and "BrokenPipe" not in err, (command, err)

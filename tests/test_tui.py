@@ -394,6 +394,23 @@ async def test_start_screen_collects_the_run(tmp_path: Path) -> None:
     con.close()
 
 
+async def test_start_screen_keeps_the_providers_the_command_named(tmp_path: Path) -> None:
+    """`igentai --providers sim:fast,sim:slow` with no topic: the start screen lists and selects
+    the models the command named, not only the default ones, and the run uses them."""
+    app = make_app(tmp_path, "--providers", "sim:fast,sim:slow", "--max-requests", "2", topic=None)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, StartScreen))
+        from textual.widgets import SelectionList
+
+        providers = app.screen.query_one("#start-providers", SelectionList)
+        assert providers.selected == ["sim:fast", "sim:slow"]
+        await pilot.click("#topic")
+        await pilot.press(*"Board games", "enter")
+        await until(pilot, lambda: app.run_closed)
+    assert app.request is not None
+    assert [a.label for a in app.request.settings.arms] == ["sim:fast", "sim:slow"]
+
+
 async def test_start_screen_picks_the_routing(tmp_path: Path) -> None:
     app = make_app(tmp_path, topic=None)
     async with app.run_test(size=SIZE) as pilot:

@@ -34,7 +34,8 @@ VERIFY_INFLIGHT = 2  # verification requests at once
 PAIRS_MAX = 40  # "same thing?" pairs asked in one request
 AGREE_ARMS = 2  # different provider:models proposing an entry confirm it
 FAIL_LIMIT = 3  # unreadable verification replies in a row before verification is off
-HOLD_SHARE = 0.5  # entries accepted from partitions estimated less real than this are held
+HOLD_SHARE = 0.65  # entries accepted from partitions estimated less real than this are held
+# (chosen on the tuning worlds: docs/architecture.md, "Held entries")
 
 
 @dataclass(slots=True)

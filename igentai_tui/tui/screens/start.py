@@ -124,8 +124,12 @@ class StartScreen(Screen[RunRequest]):
 
     def compose(self) -> ComposeResult:
         args = self._args
+        selected = _initial_specs(args, self._env)
         choices = provider_choices(self._env)
-        selected = set(_initial_specs(args, self._env))
+        listed = {spec for spec, _, _ in choices}
+        # Specs `--providers` named that the list does not hold (another model, a local
+        # server): listed and selected, so that the run starts with what the command said.
+        choices += [(s, "from --providers", True) for s in selected if s not in listed]
         usable = [spec for spec, _, ok in choices if ok]
         stop, stop_value = _initial_stop(args)
         with VerticalScroll(id="start-form"):
