@@ -197,7 +197,7 @@ async def test_the_tui_shows_no_key(setup: Path, monkeypatch: pytest.MonkeyPatch
     with Servers(monkeypatch):
         app = make_app(tmp, "--providers", arms, "-n", "4", "--no-verify", provider="real")
         async with app.run_test(size=(160, 48)) as pilot:
-            await until(pilot, lambda: app.orc is not None and len(app.orc._disabled) == 3)
+            await until(pilot, lambda: app.orc is not None and len(app.orc.accounts.disabled) == 3)
             await until(pilot, lambda: app.model.found >= 20)
             app.screen.refresh_panels()  # type: ignore[attr-defined]
             await pilot.pause(0.1)
