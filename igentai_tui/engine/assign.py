@@ -99,7 +99,7 @@ class Assigning(Stopping):
                 assert task is not None
                 self.verifier.ticks += 1
                 window = provider.context_window(model) // 4
-                budget = int(min(s.context_tokens, window) * producer.context_scale)
+                budget = int(min(s.context_tokens, window) * producer.backoff.context_scale)
                 found = self.partitions.context(task.partition, budget)
                 size = asked = self.partitions.request_size(task.partition, s.request_size)
                 prompt = list_prompt(s.topic, size, found, task.partition.label)
