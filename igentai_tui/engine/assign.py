@@ -44,7 +44,7 @@ class Assigning(Stopping):
                 if not ready:
                     if self._least_used_arm() is None:
                         return None  # no usable provider left
-                    self._cond.wait(0.25)  # every usable account is at its concurrency cap
+                    self._cond.wait()  # every usable account is at its concurrency cap
                     continue
                 limit = s.limits.max_requests
                 if limit is not None and self.metrics.asked >= limit and self._finishing is None:
@@ -72,7 +72,7 @@ class Assigning(Stopping):
                 ):
                     self.stop(why, "completed")
                     return None
-                self._cond.wait(0.25)  # a split is being planned, or entries checked
+                self._cond.wait()  # a split is being planned, or entries checked
             self.metrics.asked += check is None
             self._unstored += 1
             self.accounts.of(arm).inflight += 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 
 from igentai_tui.engine.assign import Assigning
@@ -35,7 +36,7 @@ class _Item:
     pid: int
     arm: str
     holds_slot: bool = True
-    stored: threading.Event = field(default_factory=threading.Event)
+    stored: Future[None] = field(default_factory=Future)
 
 
 class Ingesting(Assigning):
@@ -51,13 +52,16 @@ class Ingesting(Assigning):
         False when the row was not stored (the run's storing has ended, or the database
         failed): the request must then not be sent.
         """
-        committed = threading.Event()
+        committed = threading.Event()  # set by the store, or when the ingest loop ends
         with self._lock:  # a row handed over is committed before the run's last rows are ended
             if self._ingest_done or self.run_row is None:
                 return False
+            self._beginning.add(committed)
             self.store.start_call(self.run_row.id, call, committed)
-        while not committed.wait(0.1):
-            if self._ingest_done:
+        committed.wait()
+        with self._lock:
+            self._beginning.discard(committed)
+            if call.id is None and self._ingest_done:
                 return False
         if call.id is None:
             error = self.store.start_error
@@ -88,16 +92,16 @@ class Ingesting(Assigning):
             if batch.call.error_kind is None:
                 policy.succeeded(assignment.arm, self.clock.monotonic(), len(self.producers))
             self._cond.notify_all()
-        while not self._slots.acquire(timeout=0.1):
-            if self._end is not None:
+            while not self._free_slots and self._end is None:
+                self._slot_freed.wait()
+            if self._free_slots:
+                self._free_slots -= 1
+            else:
                 item.holds_slot = False  # shutting down: the loop drains what it gets
-                break
         if self._queue is not None:
             self._in_loop(self._queue.put_nowait, item)
         # Wait until it is stored, so that the producer's next prompt knows what it found.
-        while not item.stored.wait(0.1):
-            if self._end is not None:
-                break
+        wait((item.stored, self._ended), return_when=FIRST_COMPLETED)
 
     async def _ingest(self) -> None:
         assert self._queue is not None
@@ -114,14 +118,18 @@ class Ingesting(Assigning):
                     done = True
                     break
                 items.append(nxt)
-            for it in items:  # off the queue: producers may refill it while these are stored
-                if it.holds_slot:
-                    self._slots.release()
+            freed = sum(it.holds_slot for it in items)
+            if freed:  # off the queue: producers may refill it while these are stored
+                with self._lock:
+                    self._free_slots += freed
+                    self._slot_freed.notify(freed)
             await self._store_items(items)
             if done:
                 break
         with self._lock:
             self._ingest_done = True
+            for committed in self._beginning:  # no row is stored any more: none will come
+                committed.set()
 
     async def _store_items(self, items: list[_Item]) -> None:
         limits = self.settings.limits
@@ -141,7 +149,7 @@ class Ingesting(Assigning):
             self._publish(Notice(f"could not store results: {exc}", "error"))
             self._fail(f"database error: {exc}")
             for it in items:
-                it.stored.set()
+                it.stored.set_result(None)
             return
         try:
             await self._account_items(items, outcomes, verifying)
@@ -149,7 +157,7 @@ class Ingesting(Assigning):
             self._output_failed(exc)
         finally:
             for it in items:
-                it.stored.set()
+                it.stored.set_result(None)
 
     async def _account_items(
         self, items: list[_Item], outcomes: list[BatchOutcome], verifying: bool

@@ -12,7 +12,6 @@ controls.
 from __future__ import annotations
 
 import asyncio
-import time
 
 from igentai_tui.common.clock import span
 from igentai_tui.engine.events import MetricsUpdated, Notice, ProducerState, RunEnded
@@ -161,6 +160,7 @@ class Orchestrator(Ingesting):
             if p is None or p.stopping or len(live) <= 1:
                 return False
             p.stop()
+            self._cond.notify_all()  # it may be waiting for an assignment
             return True
 
     # -- producer side (worker threads) ----------------------------------------------------
@@ -191,15 +191,18 @@ class Orchestrator(Ingesting):
             live = [p for p in self.producers.values() if not p.done.is_set()]
             if not live and self._end is None:
                 self.stop("no producer left", "stopped")
+        if not live:
+            self._in_loop(self._idle.set)
 
     async def _shutdown(self, ingest: asyncio.Task[None]) -> None:
         """Let producers finish (up to the grace period), drain the queue, close the file."""
-        deadline = time.monotonic() + self._grace_s
-        while any(not p.done.is_set() for p in list(self.producers.values())):
-            if time.monotonic() >= deadline:
+        with self._lock:
+            live = any(not p.done.is_set() for p in self.producers.values())
+        if live:
+            try:
+                await asyncio.wait_for(self._idle.wait(), self._grace_s)
+            except TimeoutError:
                 self._publish(Notice("some producers did not finish in time; left behind"))
-                break
-            await asyncio.sleep(0.02)
         assert self._queue is not None and self._loop is not None
         # call_soon keeps FIFO order with the batches producers already handed over.
         self._loop.call_soon(self._queue.put_nowait, None)

@@ -132,8 +132,9 @@ class Producer:
             self._orc.producer_finished(self)
 
     def _wait_resumed(self) -> None:
+        """Until resumed or stopped: every control that could end the pause sets `_wake`."""
         while not self._stop.is_set() and (not self._resume.is_set() or self._orc.all_paused):
-            self._wake.wait(0.25)
+            self._wake.wait()
             self._wake.clear()
 
     def _call(self, a: Assignment) -> None:

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import threading
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future
 
 from igentai_tui.common.clock import Clock
 from igentai_tui.engine.events import Event, Notice, Subscriber
@@ -77,8 +78,13 @@ class RunState:
         self._finishing_at = 0.0
         self._end: tuple[str, str] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._slots = threading.BoundedSemaphore(max(16, 4 * settings.producers))
-        self._stopped = asyncio.Event()
+        # Back-pressure: places in the ingest queue; a producer waits on `_slot_freed` for one
+        self._free_slots = max(16, 4 * settings.producers)
+        self._slot_freed = threading.Condition(self._lock)
+        self._stopped = asyncio.Event()  # on the loop: stop() was called
+        self._ended: Future[None] = Future()  # for threads: stop() was called
+        self._idle = asyncio.Event()  # on the loop: every producer has finished
+        self._beginning: set[threading.Event] = set()  # begin()s waiting for their row's commit
         self.metrics = Metrics(self.clock.monotonic())
         self.run_row: RunRow | None = None
         labels = [a.label for a in settings.arms]
@@ -98,6 +104,10 @@ class RunState:
             self._end = (status, reason)
             for p in self.producers.values():
                 p.stop()
+            if not self._ended.done():  # _fail() stops a second time
+                self._ended.set_result(None)
+            self._cond.notify_all()  # producers waiting for an assignment or a place in the queue
+            self._slot_freed.notify_all()
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._stopped.set)
 
