@@ -109,6 +109,10 @@ class Producer:
         self._resume.set()
         self._wake.set()
 
+    def wake(self) -> None:
+        """Look again at whether to stay paused (the run's pause-all changed)."""
+        self._wake.set()
+
     # -- the loop (its own thread) --------------------------------------------------------------
 
     def run(self) -> None:

@@ -139,7 +139,7 @@ class RunState:
 
     def _notify_all(self) -> None:
         for p in list(self.producers.values()):
-            p._wake.set()
+            p.wake()
 
     def _post(self, event: Event) -> None:
         """Publish from any thread."""
