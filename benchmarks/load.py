@@ -7,6 +7,9 @@ repeats and variants a reply), so the ≈11,000 requests that store 1M entries �
 producers at one request every 3.5 s do in 10 minutes — run as fast as the engine goes.
 Two phases, each in its own process so that each peak RSS is its own:
 
+Each phase also prints the most threads its process had at once (`peak_threads`: producers,
+the store's, the event loop's and what the front end adds).
+
 1. headless: the orchestrator alone. Prints entries/s, RSS every 10% of the way and the peak,
    and runs `igentai export last` (a subprocess, read-only) at evenly spaced points: its exit
    status, how many lines it printed against the entries stored when it started, and its time.
@@ -53,6 +56,25 @@ def rss_mb() -> float:
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class PeakThreads:
+    """The most threads alive at once while it runs, sampled every 10 ms (itself not counted)."""
+
+    def __init__(self) -> None:
+        self.peak = 0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        while not self._done.wait(0.01):
+            self.peak = max(self.peak, threading.active_count() - 1)
+
+    def stop(self) -> int:
+        self._done.set()
+        self._thread.join()
+        return self.peak
 
 
 class Exports:
@@ -117,6 +139,7 @@ async def headless(producers: int, entries: int, exports: int, tmp: Path) -> dic
                 next_export = next(export_at, None)
 
     watcher = asyncio.create_task(watch())
+    threads = PeakThreads()
     t0 = time.perf_counter()
     result = await orc.run()
     elapsed = time.perf_counter() - t0
@@ -131,6 +154,7 @@ async def headless(producers: int, entries: int, exports: int, tmp: Path) -> dic
         "entries_per_s": round(result.snapshot.unique / elapsed),
         "rss_mb_by_entries": [(n, round(mb)) for n, mb in samples],
         "peak_rss_mb": round(peak_rss_mb()),
+        "peak_threads": threads.stop(),
         "loop_lag_ms": {
             "median": round(statistics.median(loop_lag) * 1000, 1),
             "max": round(max(loop_lag) * 1000, 1),
@@ -158,6 +182,7 @@ async def tui(producers: int, entries: int, tmp: Path, sim: bool = False) -> dic
     app = IgentaiApp(args, request=request, provider_factory=factory, env={},
                      cursor_blink=False)  # type: ignore[arg-type]  # fmt: skip
     latencies: list[float] = []
+    threads = PeakThreads()
     async with app.run_test(size=(120, 40)) as pilot:
         while not isinstance(app.screen, RunScreen) or app.orc is None:
             await pilot.pause(0.02)
@@ -195,6 +220,7 @@ async def tui(producers: int, entries: int, tmp: Path, sim: bool = False) -> dic
             "max": ms[-1],
         },
         "peak_rss_mb": round(peak_rss_mb()),
+        "peak_threads": threads.stop(),
     }
 
 

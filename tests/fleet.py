@@ -5,7 +5,8 @@ replies to the real prompts, the real parser and the real duplicate signature (s
 both the engine and the providers), but no threads, store or event loop, so that minutes of N
 concurrent producers take a second of CPU and the same seed gives the same run. Each producer
 starts a request as soon as its previous one has come back (plus the producer's backoff after a
-failure, `engine/producer.py`); a reply counts at the simulated time it arrives.
+failure, `backoff_s` in engine/failures.py, without its jitter); a reply counts at the simulated
+time it arrives.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from igentai_tui.common.clock import Clock
+from igentai_tui.engine.failures import backoff_s
 from igentai_tui.engine.normalize import forms
 from igentai_tui.engine.parsing import parse_reply
-from igentai_tui.engine.producer import BACKOFF_BASE_S, BACKOFF_CAP_S
 from igentai_tui.engine.prompts import SYSTEM, list_prompt
 from igentai_tui.engine.routing import Outcome, Router
 from igentai_tui.providers.base import (
@@ -184,7 +185,7 @@ def run_fleet(
         except ProviderError as exc:
             outcome = Outcome(clock.slept, 0, 0.0, 0, exc.kind)
             failures[pid] += 1
-            wait = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** (failures[pid] - 1))
+            wait = backoff_s(failures[pid])
         else:
             price_in, price_out = provider.price(model)
             tokens = reply.input_tokens + reply.output_tokens

@@ -290,7 +290,7 @@ async def test_a_burst_of_429s_lowers_concurrency_then_others_go_on(tmp_path: Pa
         tmp_path, {"s:m": p}, Limits(max_requests=60), producers=8, on_event=watch
     )
     assert any("keeps rate-limiting" in m for m in notices), notices
-    cap = orc._throttle.caps.get("s")
+    cap = orc.accounts.of("s:m").cap
     assert cap is not None and cap < 8
     assert live["max_after"] <= 4  # halved at least once from 8
     assert result.snapshot.total.requests == 60
@@ -379,11 +379,11 @@ async def test_without_until_saturated_an_exhausted_topic_is_announced_once(
 
 def test_one_full_rate_window_halves_the_cap_once() -> None:
     """Twelve producers refused together by a full rate window: one cut, not down to one."""
-    from igentai_tui.engine.throttle import WINDOW_S, Throttle
+    from igentai_tui.engine.failures import WINDOW_S, FailurePolicy
 
-    t = Throttle()
-    cuts = [t.rate_limited("sim", 12 - i, now=100.0 + i * 0.01) for i in range(12)]
+    t = FailurePolicy("sim")
+    cuts = [t.rate_limited(12 - i, now=100.0 + i * 0.01) for i in range(12)]
     assert [c for c in cuts if c is not None] == [5]  # 3rd 429: half of the 10 then in flight
-    assert t.rate_limited("sim", 5, now=100.0 + WINDOW_S - 1) is None  # still the same episode
-    later = [t.rate_limited("sim", 5, now=200.0 + i) for i in range(3)]
+    assert t.rate_limited(5, now=100.0 + WINDOW_S - 1) is None  # still the same episode
+    later = [t.rate_limited(5, now=200.0 + i) for i in range(3)]
     assert later[-1] == 2  # a new burst later halves again

@@ -34,8 +34,8 @@ from fakes.server import FakeServer
 from igentai_tui.commands import open_readonly, resolve_run, run_stats
 from igentai_tui.common.clock import FakeClock
 from igentai_tui.engine.events import Event, MetricsUpdated, Notice
+from igentai_tui.engine.failures import MIN_RETRY_S
 from igentai_tui.engine.orchestrator import Arm, Limits, Orchestrator, RunResult, RunSettings
-from igentai_tui.engine.producer import MIN_RETRY_S
 from igentai_tui.output import OutputFile
 from igentai_tui.providers.anthropic import AnthropicProvider
 from igentai_tui.providers.base import Provider

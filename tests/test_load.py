@@ -2,7 +2,8 @@
 
 It checks what the benchmark measures still works, not how fast: the run stores every entry it
 was asked for, `igentai export` succeeds while it writes and prints at least what was stored
-when it started, and the TUI acts on keys under the load.
+when it started, and the TUI acts on keys under the load; and a thread per producer, plus a
+few (the loop's, the store's, an export's), is all the threads a run has.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ import sys
 from pathlib import Path
 
 LOAD = Path(__file__).resolve().parent.parent / "benchmarks" / "load.py"
+PRODUCERS = 16
 
 
 def phase(name: str, *args: str) -> dict:
     r = subprocess.run(
-        [sys.executable, str(LOAD), "--phase", name, "--producers", "16", *args],
+        [sys.executable, str(LOAD), "--phase", name, "--producers", str(PRODUCERS), *args],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert r.returncode == 0, r.stderr[-3000:]
@@ -27,6 +29,7 @@ def phase(name: str, *args: str) -> dict:
 def test_headless_load_with_exports_during_the_run() -> None:
     out = phase("headless", "--entries", "30000", "--exports", "2")
     assert out["entries"] == 30000
+    assert out["peak_threads"] <= PRODUCERS + 8
     assert len(out["rss_mb_by_entries"]) >= 5  # sampled at each tenth; a fast run skips some
     assert len(out["exports"]) >= 1
     for e in out["exports"]:
@@ -36,4 +39,5 @@ def test_headless_load_with_exports_during_the_run() -> None:
 def test_tui_acts_on_keys_under_load() -> None:
     out = phase("tui", "--entries", "40000")
     assert out["entries"] == 40000
+    assert out["peak_threads"] <= PRODUCERS + 8
     assert out["key_presses"] >= 1

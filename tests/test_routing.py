@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from fleet import DEMO_ARMS, run_fleet
 
+from igentai_tui.engine.failures import COOLDOWN_S
 from igentai_tui.engine.orchestrator import Arm, Limits, Orchestrator, RunSettings
 from igentai_tui.engine.routing import (
-    COOLDOWN_S,
     Adaptive,
     Fixed,
     Outcome,

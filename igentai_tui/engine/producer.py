@@ -1,39 +1,33 @@
 """The producer loop a worker thread runs: assignment, LLM call, parse, hand over, repeat.
 
 The same code runs under the Textual app (thread workers) and the headless runner (plain
-threads). A producer owns its retry policy; the orchestrator owns everything shared.
+threads). A producer keeps its own `Backoff` (engine/failures.py); the orchestrator owns
+everything shared.
 """
 
 from __future__ import annotations
 
-import random
 import threading
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol
 
 from igentai_tui.common.clock import Clock
 from igentai_tui.common.redact import holds_secret
+from igentai_tui.engine.failures import Backoff
 from igentai_tui.engine.normalize import forms
 from igentai_tui.engine.parsing import parse_reply
 from igentai_tui.providers.base import (
     BadResponse,
     Completion,
     CompletionRequest,
-    ContextTooLong,
     Provider,
     ProviderError,
-    RateLimited,
     estimate_tokens,
 )
 from igentai_tui.store import IN_FLIGHT, Batch, CallRecord, Verdicts
 
 if TYPE_CHECKING:
     from igentai_tui.engine.verify import Check
-
-BACKOFF_BASE_S = 1.0
-BACKOFF_CAP_S = 60.0
-MIN_RETRY_S = 0.5  # the least a producer waits after a failure, whatever retry-after says
-MIN_CONTEXT_SCALE = 1 / 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,15 +78,13 @@ class Producer:
         self.state = "starting"
         self.partition: str | None = None
         self.last_error: str | None = None
-        self.context_scale = 1.0
         self._orc = orchestrator
         self._resume = threading.Event()
         self._resume.set()
         self._stop = threading.Event()
         self._wake = threading.Event()
         self.done = threading.Event()
-        self._failures = 0
-        self._rng = random.Random(pid)
+        self.backoff = Backoff(pid)
 
     # -- controls (any thread) ------------------------------------------------------------------
 
@@ -115,6 +107,10 @@ class Producer:
     def stop(self) -> None:
         self._stop.set()
         self._resume.set()
+        self._wake.set()
+
+    def wake(self) -> None:
+        """Look again at whether to stay paused (the run's pause-all changed)."""
         self._wake.set()
 
     # -- the loop (its own thread) --------------------------------------------------------------
@@ -140,8 +136,9 @@ class Producer:
             self._orc.producer_finished(self)
 
     def _wait_resumed(self) -> None:
+        """Until resumed or stopped: every control that could end the pause sets `_wake`."""
         while not self._stop.is_set() and (not self._resume.is_set() or self._orc.all_paused):
-            self._wake.wait(0.25)
+            self._wake.wait()
             self._wake.clear()
 
     def _call(self, a: Assignment) -> None:
@@ -163,7 +160,7 @@ class Producer:
             empty = BadResponse("the reply was empty: the token limit was reached first")
             self._failed(a, empty, call, clock.monotonic() - t0, reply)
             return
-        self._failures = 0
+        self.backoff.succeeded()
         self.last_error = None
         call = self._answered(a, call, clock.monotonic() - t0, reply)
         self._orc.submit(self._batch(a, reply, call), a)
@@ -233,20 +230,11 @@ class Producer:
         verdicts = self._orc.verdict(a, None)[0] if a.check is not None else None
         self._orc.submit(Batch(call, verdicts=verdicts), a)
         self._orc.provider_failed(self, a, exc)
-        if isinstance(exc, ContextTooLong) and self.context_scale > MIN_CONTEXT_SCALE:
-            self.context_scale = max(MIN_CONTEXT_SCALE, self.context_scale / 2)
-            return  # retry at once with less context; at the least context, back off
-        if exc.disables_provider:
-            return
-        self._failures += 1
-        delay = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** (self._failures - 1))
-        if isinstance(exc, RateLimited):
-            self._set_state("rate_limited")
-            if exc.retry_after is not None:  # "retry-after: 0" must not make it spin
-                delay = max(MIN_RETRY_S, exc.retry_after)
-        else:
-            self._set_state("backing_off")
-        self._sleep(delay * (1 + 0.25 * self._rng.random()))
+        wait = self.backoff.failed(exc)
+        if wait is not None:
+            state, seconds = wait
+            self._set_state(state)
+            self._sleep(seconds)
 
     def _sleep(self, seconds: float) -> None:
         self._wake.clear()

@@ -4,7 +4,7 @@ Four strategies behind one interface (`Router`): `fixed` (a producer keeps its a
 `round-robin`, `weighted` (user weights) and `adaptive` (default), a discounted Thompson-sampling
 bandit over arms scored on new entries per second, per token or per dollar, with an exploration
 floor. Every strategy but `fixed` also puts arms that keep failing on a cooldown that expires,
-after which one probe request decides whether the arm is back.
+after which one probe request decides whether the arm is back (`Cooldown`, engine/failures.py).
 
 Pure logic: times are the orchestrator's monotonic seconds, passed in; randomness comes from a
 seeded `random.Random`. Not thread-safe: the orchestrator calls it under its lock.
@@ -16,9 +16,9 @@ import math
 import random
 from collections import Counter, deque
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from igentai_tui.providers import base
+from igentai_tui.engine.failures import Cooldown
 
 STRATEGIES = ("adaptive", "fixed", "round-robin", "weighted")
 OBJECTIVES = ("cost", "tokens", "speed")
@@ -27,31 +27,10 @@ SHARE_WINDOW_S = 60.0  # shares are of the decisions made in the last minute
 HALF_LIFE_S = 60.0  # adaptive: an observation counts half as much after this long
 EXPLORE = 0.08  # adaptive: share of decisions spread evenly over the usable arms
 CALL_EVIDENCE = 4.0  # adaptive: a call's yield varies ~50% (1/sqrt(4)) around the arm's rate
-HEALTH_WINDOW_S = 60.0  # cooldown: the calls of the last minute ...
-HEALTH_CALLS = 8  # ... at most this many of the latest ones ...
-HEALTH_MIN_CALLS = 3  # ... and at least this many, most of them failed
-COOLDOWN_S = 15.0  # first cooldown; doubles while probes keep failing
-COOLDOWN_MAX_S = 60.0
 REPORT_EVERY_S = 10.0  # routing rows: at most this often, unless an arm's health changed
 REPORT_SHIFT = 0.10  # ... and only when some arm's share moved this much
 REPORT_MIN_DECISIONS = 10
 
-# Error kinds that do not say the arm is unwell: a too long prompt is the prompt's fault.
-_NOT_HEALTH = frozenset({"context_too_long"})
-
-
-def _error_kinds() -> dict[str, bool]:
-    """kind -> retryable, for every provider error class."""
-    out: dict[str, bool] = {}
-    todo: list[type[base.ProviderError]] = [base.ProviderError]
-    while todo:
-        cls = todo.pop()
-        out[cls.kind] = cls.retryable
-        todo.extend(cls.__subclasses__())
-    return out
-
-
-_RETRYABLE = _error_kinds()
 UNITS = {"speed": "new/s", "tokens": "new/1k tokens", "cost": "new/$"}
 PER = {"speed": "second", "tokens": "token", "cost": "dollar"}  # in words
 
@@ -120,17 +99,6 @@ def parse_weights(text: str, arms: Sequence[str]) -> dict[str, float]:
     return weights
 
 
-@dataclass(slots=True)
-class _Health:
-    """Recent failures of one arm and its cooldown state."""
-
-    calls: deque[tuple[float, bool]] = field(default_factory=lambda: deque(maxlen=HEALTH_CALLS))
-    until: float | None = None  # cooling down until then
-    level: int = 0  # cooldowns in a row without a successful call
-    probing: bool = False  # one request is out after a cooldown
-    why: str = ""
-
-
 class Router:
     """The base strategy: shares, decision records and cooldowns; subclasses `_pick`."""
 
@@ -142,7 +110,7 @@ class Router:
         self._rng = random.Random(seed)
         self._picks: deque[tuple[float, str]] = deque()
         self._counts: Counter[str] = Counter()  # arm -> picks in the window
-        self._health: dict[str, _Health] = {a: _Health() for a in self.arms}
+        self._health: dict[str, Cooldown] = {a: Cooldown() for a in self.arms}
         self._events: list[str] = []  # health changes not yet reported
         self._reported: dict[str, float] = {}
         self._reported_at: float | None = None
@@ -155,8 +123,7 @@ class Router:
         usable = self._usable(candidates, now)
         probe = next((a for a in usable if self._due_probe(a, now)), None)
         if probe is not None:
-            h = self._health[probe]
-            h.probing, h.until = True, None
+            self._health[probe].probe()
             arm = probe
         else:
             settled = [a for a in usable if not self._probing(a)]
@@ -170,33 +137,8 @@ class Router:
         if arm not in self._health:
             return
         self._learn(arm, outcome, now)
-        kind = outcome.error_kind
-        if not self.cooldowns or kind in _NOT_HEALTH:
-            return
-        h = self._health[arm]
-        failed = kind is not None
-        h.calls.append((now, failed))
-        if h.probing:
-            h.probing = False
-            if not failed:
-                h.level, h.why = 0, ""
-                h.calls.clear()
-                self._events.append(f"{arm} back: a probe succeeded")
-                return
-            self._cool(arm, h, now, f"probe failed ({kind})")
-            return
-        if not failed:
-            if h.until is None:
-                h.level = 0
-            return
-        if h.until is not None:
-            return
-        if kind is None or not _RETRYABLE.get(kind, False):
-            self._cool(arm, h, now, f"non-retryable error ({kind})")
-            return
-        recent = [f for t, f in h.calls if t > now - HEALTH_WINDOW_S]
-        if len(recent) >= HEALTH_MIN_CALLS and sum(recent) * 2 > len(recent):
-            self._cool(arm, h, now, f"{sum(recent)} of the last {len(recent)} calls failed")
+        if self.cooldowns and (change := self._health[arm].observe(arm, outcome.error_kind, now)):
+            self._events.append(change)
 
     def shares(self, now: float) -> dict[str, float]:
         """Each arm's share of the decisions of the last minute."""
@@ -251,7 +193,8 @@ class Router:
 
     def cooling(self, now: float) -> dict[str, float]:
         """Arms on cooldown -> seconds left."""
-        return {a: h.until - now for a, h in self._health.items() if h.until and h.until > now}
+        left = {a: h.left(now) for a, h in self._health.items()}
+        return {a: s for a, s in left.items() if s is not None}
 
     # -- for subclasses --------------------------------------------------------------------
 
@@ -273,11 +216,7 @@ class Router:
 
     def _available(self, arm: str, now: float) -> bool:
         h = self._health.get(arm)
-        if h is None:
-            return True
-        if h.probing:
-            return False
-        return h.until is None or h.until <= now
+        return h is None or h.available(now)
 
     def _probing(self, arm: str) -> bool:
         h = self._health.get(arm)
@@ -285,19 +224,13 @@ class Router:
 
     def _due_probe(self, arm: str, now: float) -> bool:
         h = self._health.get(arm)
-        return h is not None and h.until is not None and h.until <= now and not h.probing
-
-    def _cool(self, arm: str, h: _Health, now: float, why: str) -> None:
-        seconds = min(COOLDOWN_MAX_S, COOLDOWN_S * 2**h.level)
-        h.level += 1
-        h.until, h.why = now + seconds, why
-        h.calls.clear()
-        self._events.append(f"{arm} cooling down {seconds:g} s: {why}")
+        return h is not None and h.due_probe(now)
 
     def _why(self, arm: str, now: float) -> str:
         h = self._health.get(arm)
-        if h is not None and h.until is not None and h.until > now:
-            return f"cooling down {h.until - now:.0f} s more: {h.why}"
+        left = h.left(now) if h is not None else None
+        if h is not None and left is not None:
+            return f"cooling down {left:.0f} s more: {h.why}"
         if h is not None and h.probing:
             return "probing after a cooldown"
         return self._reason(arm, now)
