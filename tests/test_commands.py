@@ -9,6 +9,7 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -93,8 +94,16 @@ def test_export_txt_is_output_txt(db: Path, capsys: pytest.CaptureFixture[str]) 
 
 
 def test_export_status_chooses_the_entry_states(
-    db: Path, capsys: pytest.CaptureFixture[str]
+    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # The fixture's run rejects or merges something most times, not always: on a copy, its
+    # last entry is rejected whatever the run decided, so every state the test reads exists.
+    db = shutil.copy(db, tmp_path / "igentai.db")
+    con = sqlite3.connect(db)
+    con.execute("UPDATE entries SET status = 'rejected' WHERE id = (SELECT max(id) FROM entries "
+                "WHERE run_id = (SELECT min(id) FROM runs))")  # fmt: skip
+    con.commit()
+    con.close()
     (rid,) = q(db, "SELECT id FROM runs ORDER BY id")[0]
     first = q(db, "SELECT uid FROM runs ORDER BY id")[0][0]
     every = [t for (t,) in q(db, "SELECT text FROM entries WHERE run_id = ? ORDER BY id", rid)]
