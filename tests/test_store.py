@@ -6,6 +6,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import threading
 import types
 from pathlib import Path
 
@@ -347,3 +348,16 @@ def test_a_run_lock_is_held_against_other_processes(tmp_path: Path) -> None:
         [sys.executable, "-c", code, str(tmp_path / "x.db")], capture_output=True, text=True
     )
     assert again.returncode == 0, again.stderr
+
+
+async def test_closing_twice_is_harmless_and_a_closed_store_stores_no_request(
+    tmp_path: Path,
+) -> None:
+    s = await Store.open(tmp_path / "x.db")
+    rid = await run_id(s)
+    await s.close()
+    await s.close()
+    committed = threading.Event()
+    c = call()
+    s.start_call(rid, c, committed)
+    assert committed.is_set() and c.id is None and "closed" in str(s.start_error)

@@ -128,8 +128,9 @@ class Store:
         return cls(db, worker, path)
 
     async def close(self) -> None:
-        """Close the connection and end its thread; release the run locks."""
-        await self._call(sqlite3.Connection.close)
+        """Close the connection and end its thread; release the run locks. Once is enough."""
+        with contextlib.suppress(RuntimeError):  # closed already: the worker takes no more
+            await self._call(sqlite3.Connection.close)
         self._worker.shutdown(wait=False)
         self._locks.close()
 
