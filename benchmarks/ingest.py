@@ -6,7 +6,7 @@ For each size N, N candidates (about 30% of them duplicates or variants of earli
 written as numbered LLM replies of 100 lines, then:
 - pipeline: the engine's ingest path. A producer thread runs parse_reply() -> forms() on each
   reply and hands the batch over; the ingest loop stores whatever is waiting in one
-  Store.record() (aiosqlite, one transaction), as Producer and Orchestrator do;
+  Store.record() (one transaction on the store's thread), as Producer and Orchestrator do;
 - raw: sqlite3 executemany("INSERT OR IGNORE ...") of the same precomputed keys and loose
   signatures into the same schema with the store's pragmas, SLOTS replies a transaction (the
   most the pipeline can put in one).

@@ -34,8 +34,9 @@ from igentai_tui.store import (
     IN_FLIGHT,
     INTERRUPTED,
     MERGED,
-    SCHEMA_VERSION,
     STATUSES,
+    StoreError,
+    applied_migrations,
     explain_error,
     parse_utc,
 )
@@ -53,15 +54,17 @@ class CommandError(Exception):
     """One line for the user; exit 2."""
 
 
-def _connect(path: Path, mode: str) -> tuple[sqlite3.Connection, int]:
-    """A connection to `path` opened with the URI parameter `mode`, and its schema version."""
+def _connect(path: Path, mode: str) -> sqlite3.Connection:
+    """A connection to `path` opened with the URI parameter `mode`, its schema version checked."""
     con = sqlite3.connect(f"{path.resolve().as_uri()}?{mode}", uri=True)
     try:
         con.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master")}
-        if "schema_migrations" not in tables:
+        if not applied_migrations(con, path):
             raise CommandError(f"{path} is not an igentai database")
-        return con, con.execute("SELECT max(version) FROM schema_migrations").fetchone()[0]
+        return con
+    except StoreError as exc:
+        con.close()
+        raise CommandError(str(exc)) from None
     except BaseException:
         con.close()
         raise
@@ -80,7 +83,7 @@ def open_readonly(path: Path) -> sqlite3.Connection:
         raise CommandError(f"database path {path} is a directory, not a file")
     try:
         try:
-            con, version = _connect(path, "mode=ro")
+            con = _connect(path, "mode=ro")
         except sqlite3.OperationalError as exc:
             text = str(exc)
             if "unable to open" not in text and "readonly" not in text:
@@ -91,14 +94,9 @@ def open_readonly(path: Path) -> sqlite3.Connection:
                     f"cannot read {path}: its folder is read-only and {wal.name} holds changes "
                     "the database file lacks (read it once from a writable folder)"
                 ) from None
-            con, version = _connect(path, "immutable=1")
+            con = _connect(path, "immutable=1")
     except sqlite3.DatabaseError as exc:
         raise CommandError(explain_error(path, exc)) from None
-    if version > SCHEMA_VERSION:
-        raise CommandError(
-            f"{path} was written by a newer igentai (schema v{version}; this one knows "
-            f"v{SCHEMA_VERSION}): upgrade igentai to read it"
-        )
     con.row_factory = sqlite3.Row
     con.isolation_level = None
     con.execute("BEGIN")  # one snapshot for every query: never half of a batch

@@ -262,10 +262,13 @@ def test_bad_input(
 def test_ambiguous_prefix(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     async def two() -> None:
         s = await Store.open(tmp_path / "a.db")
-        for uid in ("abc111", "abc222"):
-            run_row = await s.create_run("t", {}, None, 1.8e9)
-            await s.connection.execute("UPDATE runs SET uid = ? WHERE id = ?", (uid, run_row.id))
+        ids = [(await s.create_run("t", {}, None, 1.8e9)).id for _ in range(2)]
         await s.close()
+        con = sqlite3.connect(tmp_path / "a.db")
+        uids = zip(("abc111", "abc222"), ids, strict=True)
+        con.executemany("UPDATE runs SET uid = ? WHERE id = ?", uids)
+        con.commit()
+        con.close()
 
     asyncio.run(two())
     code, _, err = run(capsys, "export", "abc", "--db", str(tmp_path / "a.db"))

@@ -6,7 +6,7 @@ import re
 import sqlite3
 from pathlib import Path
 
-from igentai_tui.store import Store
+from igentai_tui.store import MIGRATIONS, Store
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "schema.md"
 
@@ -43,3 +43,9 @@ async def test_documented_schema_is_the_real_schema(tmp_path: Path) -> None:
     store = await Store.open(tmp_path / "db.sqlite")
     await store.close()
     assert documented() == actual(tmp_path / "db.sqlite")
+
+
+def test_documented_migrations_are_the_real_ones() -> None:
+    text = DOC.read_text(encoding="utf-8").split("## Migrations", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| (\d+) \| (.+) \|$", text, re.MULTILINE)
+    assert rows == [(str(n), m.name) for n, m in enumerate(MIGRATIONS, 1)]

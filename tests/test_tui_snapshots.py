@@ -301,7 +301,7 @@ class Scripted:
 
 def fake_clock_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> IgentaiApp:
     """A deterministic run on a fake clock: one producer, scripted replies, 8 requests."""
-    monkeypatch.setattr("igentai_tui.store.secrets.token_hex", lambda n: "ab12cd34ef56")
+    monkeypatch.setattr("igentai_tui.store.database.secrets.token_hex", lambda n: "ab12cd34ef56")
     args = build_parser().parse_args(
         ["Paris attractions", "-n", "1", "--providers", "sim:instant", "--max-requests", "8",
          "--db", str(tmp_path / "t.db"), "--output", str(tmp_path / "out.txt")]

@@ -1,0 +1,204 @@
+"""The batch insert that decides what is new, and entry states: each one transaction, run on
+the store's connection thread (`Store.record`, `Store.decide`).
+
+A candidate is a duplicate when an entry of the run has its `loose` signature (exact when the
+keys are equal too, a variant otherwise); duplicates bump `times_proposed`. The UNIQUE index on
+(run_id, key) has the last word.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from igentai_tui.store.records import (
+    CONFIRMED,
+    MERGED,
+    PENDING,
+    REJECTED,
+    Batch,
+    BatchOutcome,
+    NewEntry,
+    Verdicts,
+    utc_iso,
+)
+from igentai_tui.store.transaction import transaction
+
+# SQLite's default limit on bound parameters is 32766 (since 3.32); stay well under it.
+MAX_PARAMS = 30_000
+
+
+def _chunks(seq: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(seq), size):
+        yield seq[i : i + size]
+
+
+def record(
+    db: sqlite3.Connection,
+    run_id: int,
+    batches: Sequence[Batch],
+    max_new: int | None,
+    status: str = CONFIRMED,
+) -> list[BatchOutcome]:
+    """`Store.record`, on the connection's thread: one transaction."""
+    with transaction(db):
+        outcomes = _store_batches(db, run_id, batches, max_new, status)
+        _apply_verdicts(db, run_id, batches, outcomes)
+    return outcomes
+
+
+def _apply_verdicts(
+    db: sqlite3.Connection, run_id: int, batches: Sequence[Batch], outcomes: list[BatchOutcome]
+) -> None:
+    """Write each batch's entry states, with the call that decided them."""
+    for b, out in zip(batches, outcomes, strict=True):
+        if b.verdicts is not None:
+            _write_verdicts(db, run_id, b.verdicts, out.call_id)
+
+
+def _write_verdicts(db: sqlite3.Connection, run_id: int, v: Verdicts, call_id: int | None) -> None:
+    rows: list[tuple[str, int | None, int | None, int, int]] = [
+        (CONFIRMED, None, call_id, i, run_id) for i in v.confirmed
+    ]
+    rows += [(REJECTED, None, call_id, i, run_id) for i in v.rejected]
+    rows += [(MERGED, into, call_id, i, run_id) for i, into in v.merged]
+    db.executemany(
+        "UPDATE entries SET status = ?, merged_into = ?, decided_call_id = ? "
+        "WHERE id = ? AND run_id = ?",
+        rows,
+    )
+
+
+def decide(db: sqlite3.Connection, run_id: int, v: Verdicts, call_id: int | None) -> None:
+    """`Store.decide`, on the connection's thread: one transaction."""
+    with transaction(db):
+        _write_verdicts(db, run_id, v, call_id)
+
+
+def _store_batches(
+    db: sqlite3.Connection,
+    run_id: int,
+    batches: Sequence[Batch],
+    max_new: int | None,
+    status: str = CONFIRMED,
+) -> list[BatchOutcome]:
+    next_id = db.execute("SELECT coalesce(max(id), 0) FROM calls").fetchone()[0] + 1
+    outcomes = []
+    for b in batches:
+        if b.call.id is None:
+            b.call.id, next_id = next_id, next_id + 1
+        outcomes.append(BatchOutcome(b.call.id))
+
+    # Existing entries sharing a loose signature with any candidate.
+    looses = list({f.loose for b in batches for f in b.candidates})
+    existing: dict[str, list[Any]] = {}  # loose -> [id, key, times_proposed, added, status]
+    for chunk in _chunks(looses, MAX_PARAMS - 1):
+        marks = ",".join("?" * len(chunk))
+        for eid, key, loose, times, state in db.execute(
+            f"SELECT id, key, loose, times_proposed, status FROM entries "
+            f"WHERE run_id = ? AND loose IN ({marks})",
+            (run_id, *chunk),
+        ):
+            existing.setdefault(loose, [eid, key, times, 0, state])
+
+    # Decide each candidate in order: duplicate of a stored or earlier entry, or new.
+    pending: dict[str, list[Any]] = {}  # loose -> [forms, batch index, added]
+    for i, batch in enumerate(batches):
+        out = outcomes[i]
+        for f in batch.candidates:
+            hit = existing.get(f.loose)
+            if hit is not None:
+                hit[3] += 1
+                same = hit[1] == f.key
+                if hit[4] == PENDING:
+                    out.pending_hits.append(hit[0])
+            elif (p := pending.get(f.loose)) is not None:
+                p[2] += 1
+                same = p[0].key == f.key
+            elif max_new is None or len(pending) < max_new:
+                pending[f.loose] = [f, i, 0]
+                continue
+            else:
+                continue  # over the unique-entry limit: not stored
+            if same:
+                out.dup_exact += 1
+            else:
+                out.dup_variant += 1
+
+    _write_calls(db, run_id, batches, outcomes, pending)
+
+    # Insert the new entries; the UNIQUE key index has the last word.
+    now = utc_iso()
+    params: list[Any] = []
+    for f, i, added in pending.values():
+        call = batches[i].call
+        params += (
+            run_id, f.key, f.loose, f.text, call.partition, outcomes[i].call_id,
+            call.producer, call.provider, call.model, now, 1 + added, status,
+        )  # fmt: skip
+    width = 12
+    inserted: dict[str, int] = {}
+    for chunk in _chunks(params, (MAX_PARAMS // width) * width):
+        marks = ",".join(["(" + ",".join("?" * width) + ")"] * (len(chunk) // width))
+        for eid, key in db.execute(
+            "INSERT INTO entries (run_id, key, loose, text, partition, first_call_id, "
+            "first_producer, first_provider, first_model, first_seen, times_proposed, status) "
+            f"VALUES {marks} ON CONFLICT (run_id, key) DO NOTHING RETURNING id, key",
+            chunk,
+        ):
+            inserted[key] = eid
+    for f, i, added in pending.values():
+        eid = inserted.get(f.key)
+        if eid is None:  # another writer stored this key meanwhile: a duplicate after all
+            outcomes[i].dup_exact += 1
+            continue
+        outcomes[i].new.append(NewEntry(eid, f.text, f.key))
+        outcomes[i].count_changes.append((0, 1 + added))
+
+    bumps = [(added, eid) for eid, _key, _times, added, _ in existing.values() if added]
+    if bumps:
+        db.executemany("UPDATE entries SET times_proposed = times_proposed + ? WHERE id = ?", bumps)
+    changes = [(t, t + a) for _eid, _key, t, a, _ in existing.values() if a]
+    if outcomes and changes:
+        outcomes[0].count_changes.extend(changes)
+    return outcomes
+
+
+_CALL_COLUMNS = (
+    "id", "run_id", "producer", "provider", "model", "partition", "prompt_version", "started_at",
+    "latency_s", "input_tokens", "output_tokens", "cost_usd", "context_entries", "finish_reason",
+    "returned", "new", "dup_exact", "dup_variant", "rejected", "error_kind", "error_message",
+    "estimated",
+)  # fmt: skip
+# The one statement that writes a calls row: a new row, or every column of an existing one.
+_WRITE_CALL = (
+    f"INSERT INTO calls ({', '.join(_CALL_COLUMNS)}) VALUES ({','.join('?' * len(_CALL_COLUMNS))}) "
+    "ON CONFLICT (id) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in _CALL_COLUMNS[1:])
+)
+
+
+def _write_calls(
+    db: sqlite3.Connection,
+    run_id: int,
+    batches: Sequence[Batch],
+    outcomes: list[BatchOutcome],
+    pending: dict[str, list[Any]],
+) -> None:
+    new_per_batch = [0] * len(batches)
+    for _f, i, _added in pending.values():
+        new_per_batch[i] += 1
+    rows = []
+    for i, (batch, out) in enumerate(zip(batches, outcomes, strict=True)):
+        call = batch.call
+        rows.append(
+            (
+                out.call_id, run_id, call.producer, call.provider, call.model,
+                call.partition, call.prompt_version, utc_iso(call.started_at),
+                call.latency_s, call.input_tokens, call.output_tokens, call.cost_usd,
+                call.context_entries, call.finish_reason, len(batch.candidates),
+                new_per_batch[i], out.dup_exact, out.dup_variant, call.rejected,
+                call.error_kind, call.error_message, int(call.estimated),
+            )
+        )  # fmt: skip
+    db.executemany(_WRITE_CALL, rows)
