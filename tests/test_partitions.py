@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from igentai_tui.engine import partition as PT
 from igentai_tui.engine import partitions as P
+from igentai_tui.engine import settle as ST
+from igentai_tui.engine import tree as TR
 from igentai_tui.engine.normalize import Forms, forms
 from igentai_tui.engine.partitions import Partition, Partitions
+from igentai_tui.engine.prompts import letter_partition
 from igentai_tui.store import PartitionRow
 
 SUBTOPICS = ["Museums", "Churches", "Parks and gardens", "Bridges", "Markets"]
@@ -79,7 +83,7 @@ def test_a_poor_split_falls_back_to_first_letters() -> None:
     parts = Partitions("Paris attractions")
     parts.next()
     made = parts.planned(parts.root, ["Museums", "Paris attractions", "museum"])
-    assert [p.letters for p in made] == list(P.LETTERS)  # nothing found yet: one letter each
+    assert [p.letters for p in made] == list(PT.LETTERS)  # nothing found yet: one letter each
     assert made[12].name == "names starting with M"
     assert parts.root.planned  # no second round after a fallback
 
@@ -127,23 +131,23 @@ def test_a_dry_partition_crowded_by_entries_found_elsewhere_is_split() -> None:
     parks = parts.by_name["Parks and gardens"]
     mine(parts, museums, [f"Museum {i}" for i in range(200)], new=200)
     mine(parts, museums, [f"Museum {i}" for i in range(3)], new=0)  # dry: reach 200
-    assert museums.status == P.SPLIT_PENDING
+    assert museums.status == TR.SPLIT_PENDING
     mine(parts, churches, [f"Church {i}" for i in range(45)], new=45)
     mine(parts, churches, [f"Church {i}" for i in range(3)], new=0)
     assert churches.status == "retired"  # 45 < 0.35 * 200, nothing crowds it
     mine(parts, parks, [f"Park {i}" for i in range(45)], new=10)  # 35 found elsewhere first
     mine(parts, parks, [f"Park {i}" for i in range(3)], new=0)
-    assert parks.status == P.SPLIT_PENDING
+    assert parks.status == TR.SPLIT_PENDING
 
 
 def test_a_dry_partition_that_found_many_is_split_not_retired() -> None:
     parts = planned_root()
     museums = parts.by_name["Museums"]
-    n = P.SPLIT_MIN_FOUND
+    n = ST.SPLIT_MIN_FOUND
     mine(parts, museums, [f"Museum {i}" for i in range(n)], new=n)
     assert museums.status == "active"
     mine(parts, museums, [f"Museum {i}" for i in range(n)], new=0)  # dry
-    assert museums.status == P.SPLIT_PENDING
+    assert museums.status == TR.SPLIT_PENDING
     assert not parts.exhausted()
     task = parts.next()
     assert task is not None and task.plan and task.partition is museums
@@ -263,27 +267,27 @@ def test_memory_over_all_partitions_is_bounded(monkeypatch: pytest.MonkeyPatch) 
             parts._set(p, "active")
         mine(parts, p, [f"{name} {n} {i}" for i in range(100)], new=100)
     assert sum(len(p.seen) for p in parts.by_name.values()) <= 1000
-    assert all(len(parts.by_name[n].seen) >= P.FORGET_FLOOR for n in SUBTOPICS)
+    assert all(len(parts.by_name[n].seen) >= TR.FORGET_FLOOR for n in SUBTOPICS)
 
 
 def test_letter_ranges_hold_about_the_same_number_of_found_entries(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(P, "LETTER_GROUP_FOUND", 8)
+    monkeypatch.setattr(PT, "LETTER_GROUP_FOUND", 8)
     p = Partition("Castles", "", "subtopic", 1)
     counts = zip("ABCDMSTW", (9, 3, 4, 2, 12, 8, 1, 9), strict=True)
     names = [f"{c}{'x' * i} Castle" for c, n in counts for i in range(n)]
     for name in names:
         p.seed(name, name.casefold(), 1)
-    groups = P.letter_groups(p)
-    assert "".join(groups) == P.LETTERS  # every letter, once, in order
+    groups = PT.letter_groups(p)
+    assert "".join(groups) == PT.LETTERS  # every letter, once, in order
     found = [sum(name[0] in g for name in names) for g in groups]
     assert found == [9, 9, 12, 8, 10]  # none over 1.5 times a share (8), none nearly empty
     few = Partition("Bridges", "", "subtopic", 1)
     for name in ("Alma Bridge", "Iena Bridge", "Mirabeau Bridge", "Sully Bridge"):
         few.seed(name, name.casefold(), 1)
-    assert P.letter_groups(few) == ["ABCDEFGHI", "JKLMNOPQRSTUVWXYZ"]  # two ranges at least
-    assert P.letter_groups(Partition("Empty", "", "subtopic", 1)) == list(P.LETTERS)
+    assert PT.letter_groups(few) == ["ABCDEFGHI", "JKLMNOPQRSTUVWXYZ"]  # two ranges at least
+    assert PT.letter_groups(Partition("Empty", "", "subtopic", 1)) == list(PT.LETTERS)
 
 
 def test_letter_ranges_round_trip_through_their_names() -> None:
@@ -369,8 +373,8 @@ def test_a_flat_list_narrows_to_prefixes_that_never_contradict_their_parent() ->
     parts = Partitions("Languages of the world")
     parts.next()
     letters = parts.planned(parts.root, ["Languages", "Languages of the world"])
-    assert [p.letters for p in letters] == list(P.LETTERS)
-    k = parts.by_name[P.letter_partition("K")]
+    assert [p.letters for p in letters] == list(PT.LETTERS)
+    k = parts.by_name[letter_partition("K")]
     ka = [f"Ka{c}{s}" for c in "blmnrst" for s in ("a", "e", "i", "o", "u", "y")]
     ke = [f"Ke{s}u" for s in "abcdelmnorst"]
     mine(parts, k, ka + ke, new=len(ka + ke))
@@ -406,7 +410,7 @@ def test_no_stop_while_the_estimate_says_30_percent_is_unfound(
     planner looks again (retired partitions split or mined again) rather than say the topic is
     exhausted; it says so once the estimate agrees. (The estimate's weight of a retired
     partition's last request is raised so that it says 30%; the rule is what is tested.)"""
-    monkeypatch.setattr(P, "RETIRED_LEFT", 5.0)
+    monkeypatch.setattr(PT, "RETIRED_LEFT", 5.0)
     parts = planned_root()
     found = 0
     for p in [parts.root, *(parts.by_name[n] for n in SUBTOPICS)]:
@@ -433,7 +437,7 @@ def test_no_stop_while_the_estimate_says_30_percent_is_unfound(
     else:
         raise AssertionError("never exhausted")
     left = parts.unfound()
-    assert left < P.SATURATION_LEFT * (found + left)  # the estimate agrees
+    assert left < ST.SATURATION_LEFT * (found + left)  # the estimate agrees
 
 
 def test_a_big_retired_partition_is_split_before_the_topic_is_exhausted() -> None:
@@ -444,7 +448,7 @@ def test_a_big_retired_partition_is_split_before_the_topic_is_exhausted() -> Non
     museums, churches = parts.by_name["Museums"], parts.by_name["Churches"]
     mine(parts, museums, [f"Museum {i}" for i in range(300)], new=300)
     mine(parts, museums, [f"Museum {i}" for i in range(3)], new=0)
-    assert museums.status == P.SPLIT_PENDING
+    assert museums.status == TR.SPLIT_PENDING
     parts.next()
     parts.planned(museums, [])  # first letters
     mine(parts, churches, [f"Church {i}" for i in range(50)], new=50)
@@ -455,7 +459,7 @@ def test_a_big_retired_partition_is_split_before_the_topic_is_exhausted() -> Non
             mine(parts, p, [f"{p.name} {i}" for i in range(3)], new=0)
     assert parts.exhausted()
     assert parts.settle(400) == "reopened"
-    assert churches.status == P.SPLIT_PENDING
+    assert churches.status == TR.SPLIT_PENDING
 
 
 def test_a_model_that_answers_every_split_with_new_names_does_not_starve_mining() -> None:
