@@ -12,13 +12,10 @@ from igentai_tui.common.clock import Clock
 from igentai_tui.common.sanitize import display_text
 from igentai_tui.engine.events import Event, MetricsUpdated, Notice, RunEnded
 from igentai_tui.engine.metrics import Snapshot
-from igentai_tui.engine.orchestrator import Orchestrator, RunResult
 from igentai_tui.engine.words import count
-from igentai_tui.exits import Exit, UsageError
-from igentai_tui.output import OutputError, OutputFile, repair
-from igentai_tui.request import RunRequest, build_providers
-from igentai_tui.signals import leave_closed_terminal, stop_signals, terminals, write_out
-from igentai_tui.store import RunRow, Store, StoreError
+from igentai_tui.request import RunRequest
+from igentai_tui.runner import RunError, Runner, summary
+from igentai_tui.signals import write_out
 
 PROGRESS_EVERY_S = 5.0
 
@@ -45,34 +42,6 @@ def progress_line(snap: Snapshot) -> str:
     )
 
 
-def summary(result: RunResult, request: RunRequest) -> dict[str, object]:
-    """The JSON summary printed on stdout when the run ends."""
-    snap = result.snapshot
-    t = snap.total
-    return {
-        "run_id": result.run.uid,
-        "topic": result.run.topic,
-        "status": result.status,
-        "stop_reason": result.reason,
-        "unique": snap.unique,
-        "confirmed": snap.confirmed,
-        "pending": snap.pending,
-        "rejected": snap.rejected,
-        "merged": snap.merged,
-        "requests": t.requests,
-        "errors": t.errors,
-        "input_tokens": t.input_tokens,
-        "output_tokens": t.output_tokens,
-        "cost_usd": t.cost_usd,
-        "elapsed_s": round(snap.elapsed_s, 3),
-        "coverage": snap.coverage.as_dict(),
-        "context_lag": {"entries": snap.context_lag.entries, "seconds": snap.context_lag.seconds},
-        "providers": {arm: v.as_dict() for arm, v in snap.arms.items()},
-        "producers": {str(pid): v.as_dict() for pid, v in snap.producers.items()},
-        "paths": {"db": str(request.db), "output": str(request.output)},
-    }
-
-
 class _Progress:
     """Prints a progress line at most every PROGRESS_EVERY_S, and every notice."""
 
@@ -95,85 +64,34 @@ class _Progress:
 
 
 async def _run(request: RunRequest, clock: Clock) -> tuple[int, dict[str, object] | None]:
-    s = request.settings
+    runner = Runner(request, clock)
     try:
-        providers = build_providers(s, clock)
-    except UsageError as exc:
+        await runner.open()
+        if (resumed := runner.resumed) is not None:
+            if resumed.restored:
+                restored = count(resumed.restored, "entry")
+                print(f"igentai: {request.output} was behind the database: {restored} restored",
+                      file=sys.stderr)  # fmt: skip
+            run = resumed.run
+            reason = display_text(run.stop_reason or "crashed", 300)  # may quote a server
+            print(f"igentai: resuming run {run.uid} ({run.status}: {reason})", file=sys.stderr)
+        if request.note:
+            print(f"igentai: {request.note}", file=sys.stderr)
+        runner.subscribe(_Progress(sys.stderr))
+        runner.catch_signals(lambda signum, again: _interrupted(runner, signum, again))
+        result = await runner.run()
+    except RunError as exc:
         print(f"igentai: error: {exc}", file=sys.stderr)
-        return Exit.USAGE, None
-    try:
-        output = OutputFile(request.output)
-    except OutputError as exc:
-        print(f"igentai: error: {exc}", file=sys.stderr)
-        return Exit.USAGE, None
-    try:
-        try:
-            store = await Store.open(request.db)
-        except StoreError as exc:
-            print(f"igentai: error: {exc}", file=sys.stderr)
-            return Exit.USAGE, None
-        try:
-            resume = await _prepare_resume(store, request)
-            if request.note:
-                print(f"igentai: {request.note}", file=sys.stderr)
-            orc = Orchestrator(s, store, providers, output, clock=clock)
-            orc.subscribe(_Progress(sys.stderr))
-            interrupted = _on_signals(orc)
-            result = await orc.run(resume)
-        except StoreError as exc:
-            print(f"igentai: error: {exc}", file=sys.stderr)
-            return Exit.USAGE, None
-        except OutputError as exc:  # the resume's repair met a full disk: nothing was run
-            print(f"igentai: error: {exc}", file=sys.stderr)
-            return Exit.FAILED, None
-        finally:
-            await store.close()
-    finally:
-        output.close()
-    code = Exit.OK
-    if interrupted:
-        code = Exit.HANGUP if interrupted[0] == signal.SIGHUP else Exit.INTERRUPTED
-    elif result.status == "failed":
-        code = Exit.FAILED
-    return code, summary(result, request)
+        return exc.code, None
+    return runner.exit_code, summary(result, request)
 
 
-async def _prepare_resume(store: Store, request: RunRequest) -> RunRow | None:
-    """For --resume: lock the run, and bring the output file in line with the DB."""
-    if request.resume is None:
-        return None
-    run = await store.get_run(request.resume)
-    if run is None:
-        raise StoreError(f"no run {request.resume} in {store.path}")
-    store.lock_run(run)
-    added = repair(request.output, await store.entry_texts(run.id))
-    if added:
-        restored = count(added, "entry")
-        print(f"igentai: {request.output} was behind the database: {restored} restored",
-              file=sys.stderr)  # fmt: skip
-    reason = display_text(run.stop_reason or "crashed", 300)  # a stored reason may quote a server
-    print(f"igentai: resuming run {run.uid} ({run.status}: {reason})", file=sys.stderr)
-    return run
-
-
-def _on_signals(orc: Orchestrator) -> list[int]:
+def _interrupted(runner: Runner, signum: int, again: bool) -> None:
     """SIGINT, SIGTERM and SIGHUP stop the run cleanly; a second one only repeats that it is
     stopping."""
-    seen: list[int] = []
-    loop = asyncio.get_running_loop()
-    ttys = terminals()
-
-    def handler(signum: int) -> None:
-        if signum == signal.SIGHUP:
-            leave_closed_terminal(ttys)
-        if seen:
-            print("igentai: still stopping: storing what was found…", file=sys.stderr)
-        seen.append(signum)
-        orc.stop(f"interrupted by {signal.Signals(signum).name}", "stopped")
-
-    for sig in stop_signals():
-        loop.add_signal_handler(sig, handler, sig)
-    return seen
+    if again:
+        print("igentai: still stopping: storing what was found…", file=sys.stderr)
+    runner.stop(f"interrupted by {signal.Signals(signum).name}", "stopped")
 
 
 def run_headless(request: RunRequest, clock: Clock | None = None) -> int:

@@ -22,7 +22,7 @@ SOURCE = Path(__file__).resolve().parent.parent / "igentai_tui"
 LAYERS = ("common", "providers", "engine", "tui")
 # Top-level modules that drive the engine (the command line, the front ends and what only they
 # share): no package below tui/ imports them.
-FRONT = ("cli", "commands", "exits", "headless", "request")
+FRONT = ("cli", "commands", "exits", "headless", "request", "runner")
 
 Graph = dict[str, dict[str, str]]  # module -> {imported module: "file:line" of the import}
 
@@ -178,6 +178,13 @@ def test_packages_are_layered_one_way(graph: Graph) -> None:
     cycle = find_cycle(packages)
     assert cycle is None, "packages import each other:\n" + describe(cycle, packages)
     assert layer_violations(graph) == []
+
+
+def test_the_runner_is_below_both_front_ends(graph: Graph) -> None:
+    """One run's life is in runner.py: the front ends import it, it imports neither."""
+    assert "igentai_tui.runner" in graph["igentai_tui.headless"]
+    above = [m for m in graph["igentai_tui.runner"] if unit(m) in ("tui", "headless", "cli")]
+    assert above == []
 
 
 def test_only_tui_imports_textual() -> None:

@@ -97,7 +97,10 @@ class Orchestrator(Ingesting):
             await self._stopped.wait()
         finally:
             ticker.cancel()
-            await self._shutdown(ingest)
+            try:
+                await self._shutdown(ingest)
+            finally:  # a shutdown cut short (the loop closing) leaves no ingest loop behind
+                ingest.cancel()
             self.store.release_reserve()  # room for what follows, should the disk be full
             await self._interrupt_calls()
         assert self._end is not None
