@@ -184,7 +184,7 @@ async def tui(producers: int, entries: int, tmp: Path, sim: bool = False) -> dic
     latencies: list[float] = []
     threads = PeakThreads()
     async with app.run_test(size=(120, 40)) as pilot:
-        while not isinstance(app.screen, RunScreen) or app.orc is None:
+        while not isinstance(app.screen, RunScreen) or app.model.run is None:
             await pilot.pause(0.02)
         t0 = time.perf_counter()
         table = app.screen.query_one(ProducersTable)

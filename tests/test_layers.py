@@ -183,8 +183,15 @@ def test_packages_are_layered_one_way(graph: Graph) -> None:
 def test_the_runner_is_below_both_front_ends(graph: Graph) -> None:
     """One run's life is in runner.py: the front ends import it, it imports neither."""
     assert "igentai_tui.runner" in graph["igentai_tui.headless"]
+    assert "igentai_tui.runner" in graph["igentai_tui.tui.app"]
     above = [m for m in graph["igentai_tui.runner"] if unit(m) in ("tui", "headless", "cli")]
     assert above == []
+    # The front ends see a run through the Runner's events and controls, not engine objects.
+    engine_objects = ("orchestrator", "producer", "state", "ingest", "assign", "stopping")
+    for front, targets in graph.items():
+        if unit(front) in ("tui", "headless"):
+            reached = {t.rsplit(".", 1)[-1] for t in targets if unit(t) == "engine"}
+            assert not reached & set(engine_objects), front
 
 
 def test_only_tui_imports_textual() -> None:

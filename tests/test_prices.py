@@ -138,7 +138,8 @@ async def test_the_tui_refuses_a_cost_limit_it_cannot_count() -> None:
     )  # fmt: skip
     app = IgentaiApp(args, request=run_request(args), env={}, cursor_blink=False)
     async with app.run_test(size=(100, 30)) as pilot:
-        while app.return_value is None and app.orc is None:  # refused, or (before) running
+        # refused, or (before) running
+        while app.return_value is None and not (app.runner and app.runner.started):
             await pilot.pause(0.02)
         refused = app.return_value
         app.exit()

@@ -99,12 +99,11 @@ async def until(pilot: object, cond: Callable[[], object], timeout: float = 10.0
 async def started(pilot: object, app: IgentaiApp, producers: int = 1) -> RunScreen:
     """Wait until the run screen shows and `producers` producers have taken a request."""
     await until(pilot, lambda: isinstance(app.screen, RunScreen))
-    assert app.orc is not None
-    orc = app.orc
+    states = app.model.states
     await until(
         pilot,
         lambda: (
-            sum(p.state != "starting" for p in orc.producers.values()) >= producers
+            sum(p.state != "starting" for p in states.values()) >= producers
             and app.model.snapshot is not None
         ),
     )
@@ -116,8 +115,8 @@ async def started(pilot: object, app: IgentaiApp, producers: int = 1) -> RunScre
 
 async def finish(pilot: object, app: IgentaiApp) -> None:
     """Stop the run and wait until it has closed its store, so that nothing outlives a test."""
-    assert app.orc is not None
-    app.orc.stop("test over")
+    assert app.runner is not None
+    app.runner.stop("test over")
     await until(pilot, lambda: app.run_closed)
 
 
@@ -147,6 +146,14 @@ def footer_labels(app: IgentaiApp) -> set[str]:
     }
 
 
+def calls(tmp_path: Path) -> int:
+    """How many requests the run has stored (each is stored before it is sent)."""
+    con = sqlite3.connect(tmp_path / "t.db")
+    (n,) = con.execute("SELECT count(*) FROM calls").fetchone()
+    con.close()
+    return int(n)
+
+
 def db_entries(tmp_path: Path) -> list[str]:
     """The confirmed entries (what output.txt holds), sorted: the file has them in the order
     they were confirmed."""
@@ -169,17 +176,18 @@ async def test_space_pauses_and_resumes_all(tmp_path: Path) -> None:
         screen = await started(pilot, app, 3)
         assert "Pause all" in footer_labels(app)
         await pilot.press("space")
-        assert app.orc is not None and app.orc.all_paused
-        await until(pilot, lambda: all(p.state == "paused" for p in app.orc.producers.values()))
+        await until(pilot, lambda: app.model.all_paused)
+        states = app.model.states
+        await until(pilot, lambda: all(p.state == "paused" for p in states.values()))
         screen.refresh_panels()
         assert "Resume all" in footer_labels(app) and "Pause all" not in footer_labels(app)
         assert "PAUSED" in terminal_output(app)[1]
-        requests = app.orc.metrics.total.requests
+        requests = calls(tmp_path)
         await pilot.pause(0.2)
-        assert app.orc.metrics.total.requests == requests  # nothing moves while paused
+        assert calls(tmp_path) == requests  # nothing moves while paused
         await pilot.press("space")
-        assert not app.orc.all_paused
-        await until(pilot, lambda: app.orc.metrics.total.requests > requests)
+        await until(pilot, lambda: not app.model.all_paused)
+        await until(pilot, lambda: calls(tmp_path) > requests)
         assert "Pause all" in footer_labels(app)
         await finish(pilot, app)
 
@@ -192,12 +200,13 @@ async def test_p_pauses_and_resumes_the_selected_producer(tmp_path: Path) -> Non
         table = screen.query_one(ProducersTable)
         assert table.selected_pid == 2
         await pilot.press("p")
-        orc = app.orc
-        assert orc is not None and orc.producers[2].paused and not orc.producers[1].paused
+        states = app.model.states
+        await until(pilot, lambda: states[2].paused)
+        assert not states[1].paused
         assert "Resume" in footer_labels(app)
-        await until(pilot, lambda: orc.producers[2].state == "paused")
+        await until(pilot, lambda: states[2].state == "paused")
         await pilot.press("p")
-        assert not orc.producers[2].paused
+        await until(pilot, lambda: not states[2].paused)
         assert "Pause" in footer_labels(app)
         await finish(pilot, app)
 
@@ -232,8 +241,9 @@ async def test_a_adds_a_producer(tmp_path: Path) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await started(pilot, app, 2)
         await pilot.press("a")
-        assert app.orc is not None and len(app.orc.producers) == 3
-        await until(pilot, lambda: app.orc.producers[3].state == "running")
+        states = app.model.states
+        await until(pilot, lambda: len(states) == 3)
+        await until(pilot, lambda: states[3].state == "running")
         await finish(pilot, app)
 
 
@@ -245,9 +255,11 @@ async def test_shift_a_adds_on_the_chosen_provider(tmp_path: Path) -> None:
         assert isinstance(app.screen, AddOnDialog)
         await pilot.press("down", "enter")
         await until(pilot, lambda: isinstance(app.screen, RunScreen))
-        assert app.orc is not None and app.orc.producers[3].arm == "sim:fast"
+        await until(pilot, lambda: 3 in app.model.states)
+        assert app.model.states[3].arm == "sim:fast"
         await pilot.press("A", "escape")
-        assert len(app.orc.producers) == 3
+        await pilot.pause(0.1)
+        assert len(app.model.states) == 3
         await finish(pilot, app)
 
 
@@ -255,17 +267,17 @@ async def test_d_removes_the_selected_producer_but_never_the_last(tmp_path: Path
     app = make_app(tmp_path, "-n", "2")
     async with app.run_test(size=SIZE) as pilot:
         screen = await started(pilot, app, 2)
-        orc = app.orc
-        assert orc is not None
+        states = app.model.states
         assert screen.check_action("remove", ()) is True
         await pilot.press("d")
-        assert orc.producers[1].stopping
-        await until(pilot, lambda: orc.producers[1].state == "stopped")
+        await until(pilot, lambda: states[1].stopping)
+        await until(pilot, lambda: states[1].state == "stopped")
         screen.refresh_panels()
         await pilot.press("down")  # producer 2, the last one
         assert screen.check_action("remove", ()) is None  # greyed out
         await pilot.press("d")
-        assert not orc.producers[2].stopping
+        await pilot.pause(0.1)
+        assert not states[2].stopping
         assert "removed" in terminal_output(app)[1]
         await finish(pilot, app)
 
@@ -357,7 +369,7 @@ async def test_command_palette_has_the_commands(tmp_path: Path) -> None:
         await until(pilot, lambda: app.screen.query("CommandList Option") or True)
         await pilot.pause(0.5)
         await pilot.press("enter")
-        await until(pilot, lambda: app.orc is not None and len(app.orc.producers) == 2)
+        await until(pilot, lambda: len(app.model.states) == 2)
         await finish(pilot, app)
 
 
@@ -572,9 +584,9 @@ async def test_export_during_a_run(tmp_path: Path) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await started(pilot, app, 2)
         await until(pilot, lambda: app.model.found > 10)
-        assert app.orc is not None and app.orc.run_row is not None
+        assert app.model.run is not None
         target = tmp_path / "during.jsonl"
-        args = (tmp_path / "t.db", app.orc.run_row.id, "jsonl", target)
+        args = (tmp_path / "t.db", app.model.run.run_id, "jsonl", target)
         n = await asyncio.to_thread(export_run, *args)
         rows = [json.loads(line) for line in target.read_text().splitlines()]
         assert n == len(rows) >= 10 and all(r["text"].startswith("Entry ") for r in rows[:5])

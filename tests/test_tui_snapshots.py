@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -25,6 +24,7 @@ from igentai_tui.engine.events import (
     NewEntries,
     Notice,
     ProducerState,
+    RunStarted,
 )
 from igentai_tui.engine.metrics import ContextLag, Snapshot, TallyView, coverage
 from igentai_tui.engine.orchestrator import Limits
@@ -95,28 +95,8 @@ def synthetic_snapshot(names: tuple[str, ...] = ARMS) -> Snapshot:
     )
 
 
-class FakeProducer(SimpleNamespace):
-    pass
-
-
 class FakeControls:
-    """Stands in for the orchestrator: the state the screen reads, controls that do nothing."""
-
-    def __init__(self, arms: tuple[str, ...] = ARMS) -> None:
-        self.all_paused = False
-        self.run_row = SimpleNamespace(uid="5e1f0c2a9b7d", id=1)
-        states = ["running", "paused", "rate_limited", "backing_off", "running"]
-        errors = [None, None, "rate_limited: slow down [@click=app.quit]x[/]", "timeout", None]
-        self.producers = {
-            pid: FakeProducer(
-                state=states[pid - 1],
-                arm=arms[(pid - 1) % 3] if pid < 5 else arms[0],
-                paused=states[pid - 1] == "paused",
-                stopping=False,
-                last_error=errors[pid - 1],
-            )
-            for pid in range(1, 6)
-        }
+    """Stands in for the Runner: controls that do nothing."""
 
     def pause(self, pid: int | None = None) -> None: ...
     def resume(self, pid: int | None = None) -> None: ...
@@ -127,10 +107,34 @@ class FakeControls:
         return False
 
     def stop(self, reason: str = "", status: str = "stopped") -> None: ...
+    def finish(self, reason: str = "", status: str = "stopped") -> None: ...
+
+
+def producer_states(
+    arms: tuple[str, ...], parts: list[str | None] | None = None
+) -> list[ProducerState]:
+    """Five producers as the engine reports them: running, paused, rate-limited, backing off."""
+    states = ["running", "paused", "rate_limited", "backing_off", "running"]
+    errors = [None, None, "rate_limited: slow down [@click=app.quit]x[/]", "timeout", None]
+    parts = parts or [None] * 5
+    return [
+        ProducerState(
+            pid,
+            states[pid - 1],
+            arms[(pid - 1) % 3] if pid < 5 else arms[0],
+            parts[pid - 1],
+            errors[pid - 1],
+            paused=states[pid - 1] == "paused",
+        )
+        for pid in range(1, 6)
+    ]
 
 
 def synthetic_model(arms: tuple[str, ...] = ARMS) -> RunModel:
     model = RunModel()
+    model(RunStarted(1, "5e1f0c2a9b7d"))
+    for state in producer_states(arms):
+        model(state)
     model(MetricsUpdated(synthetic_snapshot(arms)))
     model.series.buckets = [
         {arms[0]: (i * 7) % 13 + 4, arms[1]: (i * 5) % 11 + 2, arms[2]: (i * 3) % 5}
@@ -205,19 +209,16 @@ class LocalServersApp(SyntheticApp):
     in partitions, with a long error: what has to give at 80 columns, and what need not at 160."""
 
     def begin(self) -> None:
-        model, controls = synthetic_model(LOCAL), FakeControls(LOCAL)
+        model = synthetic_model(LOCAL)
         parts = ["Museums", "Museums; names starting with A–F", "Churches and cathedrals",
                  "Parks and gardens > Squares", None]  # fmt: skip
-        for pid, p in controls.producers.items():
-            model(ProducerState(pid, p.state, p.arm, parts[pid - 1], p.last_error))
-        controls.producers[
-            4
-        ].last_error = (
-            "server_error: openai 500: The server had an error while processing your request"
-        )
+        for state in producer_states(LOCAL, parts):
+            model(state)
+        error = "server_error: openai 500: The server had an error while processing your request"
+        model(replace(model.states[4], last_error=error))
         info = RunInfo("Paris attractions", LOCAL, Limits(max_requests=1000), Path("igentai.db"),
                        Path("output.txt"), routing="adaptive")  # fmt: skip
-        self.push_screen(RunScreen(model, controls, info))
+        self.push_screen(RunScreen(model, FakeControls(), info))
 
 
 @pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=lambda s: f"{s[0]}x{s[1]}")

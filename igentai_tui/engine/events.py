@@ -31,14 +31,34 @@ class MetricsUpdated:
 
 
 @dataclass(frozen=True, slots=True)
+class RunStarted:
+    """The run's row exists (new or resumed): its id in the database and its uid."""
+
+    run_id: int
+    uid: str
+
+
+@dataclass(frozen=True, slots=True)
 class ProducerState:
-    """A producer's state: running, paused, backing_off, rate_limited, stopping, stopped."""
+    """A producer as it is now: its state (starting, running, paused, backing_off,
+    rate_limited, stopped), where it works, its last error (None after a success), whether it
+    was paused on its own (`paused`) and whether it was told to stop (`stopping`). Published on
+    every change, the controls' included."""
 
     producer: int
     state: str
     arm: str
     partition: str | None = None
     last_error: str | None = None
+    paused: bool = False
+    stopping: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AllPaused:
+    """Every producer was paused (`paused`), or resumed."""
+
+    paused: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,5 +75,5 @@ class RunEnded:
     reason: str
 
 
-Event = NewEntries | MetricsUpdated | ProducerState | Notice | RunEnded
+Event = RunStarted | NewEntries | MetricsUpdated | ProducerState | AllPaused | Notice | RunEnded
 Subscriber = Callable[[Event], None]

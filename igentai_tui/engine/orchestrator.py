@@ -14,7 +14,13 @@ from __future__ import annotations
 import asyncio
 
 from igentai_tui.common.clock import span
-from igentai_tui.engine.events import MetricsUpdated, Notice, ProducerState, RunEnded
+from igentai_tui.engine.events import (
+    AllPaused,
+    MetricsUpdated,
+    Notice,
+    RunEnded,
+    RunStarted,
+)
 from igentai_tui.engine.failures import MAX_FAILURES_IN_A_ROW, account
 from igentai_tui.engine.ingest import MAX_BATCHES_PER_TRANSACTION, Ingesting
 from igentai_tui.engine.metrics import Metrics
@@ -87,6 +93,7 @@ class Orchestrator(Ingesting):
                         "tokens are estimated"
                     )
                 )
+        self._publish(RunStarted(self.run_row.id, self.run_row.uid))
         for _ in range(s.producers):
             self.add_producer()
         if self._end is not None:  # stopped before the loop was known
@@ -125,16 +132,21 @@ class Orchestrator(Ingesting):
         if pid is None:
             self.all_paused = True
             self._notify_all()
+            self._post(AllPaused(True))
         elif (p := self.producers.get(pid)) is not None:
             p.pause()
+            self.producer_changed(p)
 
     def resume(self, pid: int | None = None) -> None:
         if pid is None:
             self.all_paused = False
             for p in list(self.producers.values()):
                 p.resume()
+                self.producer_changed(p)
+            self._post(AllPaused(False))
         elif (one := self.producers.get(pid)) is not None:
             one.resume()
+            self.producer_changed(one)
 
     def add_producer(self, arm: str | None = None) -> int | None:
         """Start one more producer: pinned to `arm`, or where routing places it."""
@@ -152,6 +164,7 @@ class Orchestrator(Ingesting):
             producer = Producer(pid, self, arm)
             producer.pinned = pinned
             self.producers[pid] = producer
+        self.producer_changed(producer)
         self._spawn(producer.run, f"producer-{pid}")
         return pid
 
@@ -164,7 +177,8 @@ class Orchestrator(Ingesting):
                 return False
             p.stop()
             self._cond.notify_all()  # it may be waiting for an assignment
-            return True
+        self.producer_changed(p)
+        return True
 
     # -- producer side (worker threads) ----------------------------------------------------
 
@@ -181,13 +195,6 @@ class Orchestrator(Ingesting):
             self._post(Notice(f"{failed.disabled} disabled for this run: {failed.why}", "error"))
             if not usable:
                 self.stop(f"no usable provider: {failed.disabled}: {failed.why}", "failed")
-
-    def producer_changed(self, producer: Producer) -> None:
-        self._post(
-            ProducerState(
-                producer.pid, producer.state, producer.arm, producer.partition, producer.last_error
-            )
-        )
 
     def producer_finished(self, producer: Producer) -> None:
         with self._lock:

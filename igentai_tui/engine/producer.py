@@ -161,7 +161,9 @@ class Producer:
             self._failed(a, empty, call, clock.monotonic() - t0, reply)
             return
         self.backoff.succeeded()
-        self.last_error = None
+        if self.last_error is not None:
+            self.last_error = None
+            self._orc.producer_changed(self)
         call = self._answered(a, call, clock.monotonic() - t0, reply)
         self._orc.submit(self._batch(a, reply, call), a)
 
@@ -227,6 +229,7 @@ class Producer:
         call.error_kind = exc.kind
         call.error_message = str(exc)[:500]
         self.last_error = f"{exc.kind}: {exc}"[:200]
+        self._orc.producer_changed(self)
         verdicts = self._orc.verdict(a, None)[0] if a.check is not None else None
         self._orc.submit(Batch(call, verdicts=verdicts), a)
         self._orc.provider_failed(self, a, exc)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 
 from igentai_tui.common.clock import Clock
-from igentai_tui.engine.events import Event, Notice, Subscriber
+from igentai_tui.engine.events import Event, Notice, ProducerState, Subscriber
 from igentai_tui.engine.failures import Accounts
 from igentai_tui.engine.metrics import Metrics
 from igentai_tui.engine.partitions import Partitions
@@ -108,8 +108,17 @@ class RunState:
                 self._ended.set_result(None)
             self._cond.notify_all()  # producers waiting for an assignment or a place in the queue
             self._slot_freed.notify_all()
+            told = list(self.producers.values())
+        for p in told:
+            self.producer_changed(p)
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._stopped.set)
+
+    def producer_changed(self, p: Producer) -> None:
+        """Publish what `p` is now (from any thread)."""
+        self._post(
+            ProducerState(p.pid, p.state, p.arm, p.partition, p.last_error, p.paused, p.stopping)
+        )
 
     def _fail(self, reason: str) -> None:
         """End the run as failed, even when it was already stopping for another reason."""

@@ -6,7 +6,7 @@ from rich.text import Text
 
 from igentai_tui.common.sanitize import display_text
 from igentai_tui.engine.metrics import Snapshot
-from igentai_tui.engine.orchestrator import Limits
+from igentai_tui.engine.settings import Limits
 from igentai_tui.engine.words import count
 
 # Distinct on dark and light themes alike; one a provider:model, in the run's order.

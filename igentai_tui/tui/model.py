@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from igentai_tui.engine.events import (
+    AllPaused,
     Event,
     FoundEntry,
     MetricsUpdated,
@@ -21,9 +22,10 @@ from igentai_tui.engine.events import (
     Notice,
     ProducerState,
     RunEnded,
+    RunStarted,
 )
 from igentai_tui.engine.metrics import Snapshot
-from igentai_tui.engine.orchestrator import Limits
+from igentai_tui.engine.settings import Limits
 
 BUCKET_S = 5.0
 CURVE_MAX = 2000  # points the discovery curve keeps (every other one dropped past it)
@@ -137,7 +139,8 @@ def _halve(values: list[Any]) -> list[Any]:
 
 
 class RunModel:
-    """The coalescing subscriber: latest snapshot, recent entries, states, notices, series."""
+    """The coalescing subscriber: latest snapshot, recent entries, each producer's state, the
+    run's identity and pause, notices, series. The run screen's only source of what it shows."""
 
     def __init__(self, recent_max: int = RECENT_MAX) -> None:
         self.snapshot: Snapshot | None = None
@@ -147,6 +150,8 @@ class RunModel:
         self.notices: deque[Notice] = deque(maxlen=NOTICES_MAX)
         self.series = Series()
         self.discovery = Discovery()
+        self.run: RunStarted | None = None
+        self.all_paused = False
         self.ended: RunEnded | None = None
         self.version = 0
 
@@ -163,6 +168,10 @@ class RunModel:
             self.states[event.producer] = event
         elif isinstance(event, Notice):
             self.notices.append(event)
+        elif isinstance(event, AllPaused):
+            self.all_paused = event.paused
+        elif isinstance(event, RunStarted):
+            self.run = event
         elif isinstance(event, RunEnded):
             self.ended = event
 

@@ -1,16 +1,16 @@
 """The run screen: the live panels and the keys that steer the run.
 
-The screen is the controller: it reads the coalesced `RunModel` at a fixed rate, turns it into
-plain rows for the panels, and calls the orchestrator's thread-safe controls on key presses.
+The screen is the controller: it reads the coalesced `RunModel` (the run's events) at a fixed
+rate, turns it into plain rows for the panels, and sends the Runner's thread-safe controls on
+key presses.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import ClassVar, Protocol
 
 from textual import events
 from textual.app import ComposeResult
@@ -46,11 +46,7 @@ STATE_NAMES = {
 
 
 class Controls(Protocol):
-    """The orchestrator's controls the screen uses (thread-safe on the engine side)."""
-
-    @property
-    def producers(self) -> Mapping[int, Any]: ...
-    all_paused: bool
+    """What the screen sends the run (runner.Runner's controls; thread-safe)."""
 
     def pause(self, pid: int | None = None) -> None: ...
     def resume(self, pid: int | None = None) -> None: ...
@@ -60,29 +56,26 @@ class Controls(Protocol):
     def finish(self, reason: str = ..., status: str = ...) -> None: ...
 
 
-def producer_rows(
-    producers: Mapping[int, Any], model: RunModel, all_paused: bool
-) -> list[ProducerRow]:
-    """Rows for the producers panel from the producers' own flags and the latest snapshot."""
+def producer_rows(model: RunModel) -> list[ProducerRow]:
+    """Rows for the producers panel from the producers' latest states and snapshot."""
     snap = model.snapshot
     rows = []
-    for pid, p in sorted(producers.items()):
+    for pid, p in sorted(model.states.items()):
         state = STATE_NAMES.get(p.state, p.state)
         live = not p.stopping and p.state != "stopped"
         if p.stopping and p.state != "stopped":
             state = "finishing"
         elif p.state == "stopped" and model.ended is None:
             state = "removed"
-        elif (p.paused or all_paused) and p.state in ("running", "starting"):
+        elif (p.paused or model.all_paused) and p.state in ("running", "starting"):
             state = "pausing"
         view = snap.producers.get(pid) if snap else None
-        event = model.states.get(pid)
         rows.append(
             ProducerRow(
                 pid=pid,
                 state=state,
                 arm=p.arm,
-                partition=event.partition if event else None,
+                partition=p.partition,
                 requests=view.requests if view else 0,
                 new=view.new if view else 0,
                 per_min=view.unique_per_min if view else 0,
@@ -194,7 +187,7 @@ class RunScreen(Screen[None]):
             return status.upper(), {"failed": "red", "completed": "green"}.get(status, "yellow")
         if self.stopping:
             return "STOPPING", "yellow"
-        if self.controls.all_paused:
+        if self.model.all_paused:
             return "PAUSED", "yellow"
         return "RUNNING", "green"
 
@@ -203,7 +196,7 @@ class RunScreen(Screen[None]):
     def refresh_panels(self) -> None:
         """Render the latest coalesced state; called at REFRESH_HZ and after each key."""
         model = self.model
-        rows = producer_rows(self.controls.producers, model, self.controls.all_paused)
+        rows = producer_rows(model)
         word, style = self.phase()
         seen = (model.version, word)
         changed = seen != self._seen or rows != self._rows
@@ -223,8 +216,7 @@ class RunScreen(Screen[None]):
         for r in rows:
             if r.live:
                 per_arm[r.arm] = per_arm.get(r.arm, 0) + 1
-        row = getattr(self.controls, "run_row", None)
-        uid = row.uid if row is not None else info.uid
+        uid = model.run.uid if model.run is not None else info.uid
         self.query_one(RunHeader).show(info.topic, uid, info.sim_only)
         self.query_one(ThroughputPanel).show(
             snap, info.limits, model.series.buckets, model.series.bucket_s, arms, self._colors,
@@ -244,7 +236,7 @@ class RunScreen(Screen[None]):
             return f"{ended.reason} · q quits · e exports"
         if self.stopping:
             return "storing what was found…"
-        if self.controls.all_paused:
+        if self.model.all_paused:
             return "all producers paused · space resumes"
         return ""
 
@@ -284,7 +276,7 @@ class RunScreen(Screen[None]):
         """Enabled (True), shown disabled (None) or hidden (False), as Textual reads it."""
         running = self.running
         sel = self.selected if self.is_mounted else None
-        paused_all = self.controls.all_paused
+        paused_all = self.model.all_paused
         if action == "pause_all":
             return None if not running else not paused_all
         if action == "resume_all":
@@ -306,6 +298,7 @@ class RunScreen(Screen[None]):
     def _after(self) -> None:
         self.refresh_panels()
         self.refresh_bindings()
+        self.call_later(self.refresh_panels)  # once the control's event is in
 
     def action_pause_all(self) -> None:
         self.controls.pause()
@@ -375,16 +368,16 @@ class RunScreen(Screen[None]):
         self.refresh_panels()
 
     def action_export(self) -> None:
-        row = getattr(self.controls, "run_row", None)
-        if row is None:
+        run = self.model.run
+        if run is None:
             self.notify("nothing to export yet", severity="warning")
             return
 
         def chosen(choice: tuple[str, Path] | None) -> None:
             if choice is not None:
-                self.run_worker(self._export(row.id, *choice), group="export")
+                self.run_worker(self._export(run.run_id, *choice), group="export")
 
-        self.app.push_screen(ExportDialog(f"igentai-{row.uid}"), chosen)
+        self.app.push_screen(ExportDialog(f"igentai-{run.uid}"), chosen)
 
     async def _export(self, run_id: int, fmt: str, path: Path) -> None:
         try:

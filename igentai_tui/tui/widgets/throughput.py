@@ -10,7 +10,7 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from igentai_tui.engine.metrics import Snapshot
-from igentai_tui.engine.orchestrator import Limits
+from igentai_tui.engine.settings import Limits
 from igentai_tui.engine.words import count
 from igentai_tui.tui.format import arm_text, clock, compact, limit_progress, money, num, pct
 from igentai_tui.tui.model import Discovery
