@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from igentai_tui.common.clock import Clock
 from igentai_tui.engine.events import Subscriber
-from igentai_tui.engine.orchestrator import Orchestrator, RunResult, Spawn, spawn_thread
+from igentai_tui.engine.orchestrator import Orchestrator, RunResult
 from igentai_tui.exits import Exit, UsageError
 from igentai_tui.output import OutputError, OutputFile, repair
 from igentai_tui.providers import make_provider
@@ -47,7 +47,7 @@ class Runner:
     """One run: `await open()`, subscribe and hook in signals, then `await run()`.
 
     The controls (pause, resume, add or remove a producer, finish, stop) work from any thread
-    once the run is open; `closed` is set once the store and the output file are closed."""
+    once the run is open; `run()` returns once the store and the output file are closed."""
 
     def __init__(
         self,
@@ -55,7 +55,6 @@ class Runner:
         clock: Clock | None = None,
         *,
         provider_factory: Callable[..., Provider] = make_provider,
-        spawn: Spawn = spawn_thread,
     ) -> None:
         self.request = request
         self.clock = clock or Clock()
@@ -63,9 +62,7 @@ class Runner:
         self.resumed: Resumed | None = None
         self.result: RunResult | None = None
         self.signal = 0  # the first signal that stopped the run
-        self.closed = asyncio.Event()
         self._factory = provider_factory
-        self._spawn = spawn
         self._output: OutputFile | None = None
         self._store: Store | None = None
         self._orc: Orchestrator | None = None
@@ -96,7 +93,6 @@ class Runner:
             self.providers,
             self._output,
             clock=self.clock,
-            spawn=self._spawn,
         )
 
     async def _resume(self, store: Store) -> Resumed | None:
@@ -144,7 +140,6 @@ class Runner:
         finally:
             if self._output is not None:
                 self._output.close()
-            self.closed.set()
 
     @property
     def exit_code(self) -> Exit:
@@ -183,8 +178,8 @@ class Runner:
         self._orc.subscribe(subscriber)
 
     @property
-    def started(self) -> bool:
-        """The run is open (its controls work)."""
+    def opened(self) -> bool:
+        """`open()` succeeded: the controls work."""
         return self._orc is not None
 
     def pause(self, pid: int | None = None) -> None:

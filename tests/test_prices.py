@@ -139,7 +139,7 @@ async def test_the_tui_refuses_a_cost_limit_it_cannot_count() -> None:
     app = IgentaiApp(args, request=run_request(args), env={}, cursor_blink=False)
     async with app.run_test(size=(100, 30)) as pilot:
         # refused, or (before) running
-        while app.return_value is None and not (app.runner and app.runner.started):
+        while app.return_value is None and not (app.runner and app.runner.opened):
             await pilot.pause(0.02)
         refused = app.return_value
         app.exit()

@@ -192,7 +192,7 @@ class IgentaiApp(App[int]):
 
     @property
     def run_active(self) -> bool:
-        return self.runner is not None and self.runner.started and self.result is None
+        return self.runner is not None and self.runner.opened and self.result is None
 
     @property
     def exit_code(self) -> int:
@@ -202,7 +202,7 @@ class IgentaiApp(App[int]):
 
     async def action_quit(self) -> None:
         """q, ctrl+q and the palette's Quit: confirm while a run is going, then stop cleanly."""
-        if self.runner is None or not self.runner.started or self.run_closed:
+        if self.runner is None or not self.runner.opened or self.run_closed:
             self.exit(self.exit_code)
             return
         if not self.run_active:  # ended, still closing the store: exit once it is closed
@@ -222,7 +222,7 @@ class IgentaiApp(App[int]):
 
     def _stop_and_quit(self, reason: str) -> None:
         self._quit_when_done = True
-        if self.runner is None or not self.runner.started or self.run_closed:
+        if self.runner is None or not self.runner.opened or self.run_closed:
             self.exit(self.exit_code)
         elif self.run_screen is not None:
             self.run_screen.stop_run(reason)
