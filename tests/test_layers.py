@@ -22,7 +22,7 @@ SOURCE = Path(__file__).resolve().parent.parent / "igentai_tui"
 LAYERS = ("common", "providers", "engine", "tui")
 # Top-level modules that drive the engine (the command line, the front ends and what only they
 # share): no package below tui/ imports them.
-FRONT = ("cli", "commands", "exits", "headless", "request")
+FRONT = ("cli", "commands", "exits", "export", "headless", "history", "request", "stats")
 
 Graph = dict[str, dict[str, str]]  # module -> {imported module: "file:line" of the import}
 
@@ -237,3 +237,19 @@ def test_an_upward_import_and_a_package_circle_are_found(tmp_path: Path) -> None
         "igentai_tui.common.clock -> igentai_tui.request: a front-end module "
         "(igentai_tui/common/clock.py:1)"
     ]
+
+
+def test_the_architecture_doc_names_every_module() -> None:
+    """docs/architecture.md's module list names every module of the package (those of sim/ and
+    tui/ by their folder's line, as the doc groups them): a new module comes with its line."""
+    doc = (SOURCE.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    block = doc.split("```")[1]
+    grouped = (("providers", "sim"), ("tui",))
+    missing = [
+        str(path.relative_to(SOURCE))
+        for path in sorted(SOURCE.rglob("*.py"))
+        if path.name != "__init__.py"
+        and not any(path.relative_to(SOURCE).parts[: len(g)] == g for g in grouped)
+        and path.name not in block
+    ]
+    assert not missing, f"not in docs/architecture.md's module list: {missing}"
