@@ -17,7 +17,13 @@ from igentai_tui.engine.words import count
 from igentai_tui.exits import Exit, UsageError
 from igentai_tui.output import OutputError, OutputFile, repair
 from igentai_tui.request import RunRequest, build_providers
-from igentai_tui.signals import leave_closed_terminal, stop_signals, terminals, write_out
+from igentai_tui.signals import (
+    ending,
+    leave_closed_terminal,
+    stop_signals,
+    terminals,
+    write_out,
+)
 from igentai_tui.store import RunRow, Store, StoreError
 
 PROGRESS_EVERY_S = 5.0
@@ -180,5 +186,6 @@ def run_headless(request: RunRequest, clock: Clock | None = None) -> int:
     """Run to the end; print the summary; return the exit status."""
     code, result = asyncio.run(_run(request, clock or Clock()))
     if result is not None:  # a reader gone (`| head`) loses the summary, not the run's status
-        write_out(json.dumps(result, indent=2, ensure_ascii=False))
+        with ending():
+            write_out(json.dumps(result, indent=2, ensure_ascii=False))
     return int(code)
