@@ -1,5 +1,6 @@
 """Layers one way: no import circle between igentai_tui's modules, and the packages stacked
-common/ < providers/ < engine/ < tui/, with the top-level front-end modules above all but tui/.
+common/ < providers/ < engine/ < store/ < tui/, with the top-level front-end modules above all but
+tui/.
 
 The graph is read from the source with `ast`: every import at any depth (inside functions and
 under `if TYPE_CHECKING:` too: a lazy import that closes a circle is still a circle), relative
@@ -19,7 +20,7 @@ import pytest
 SOURCE = Path(__file__).resolve().parent.parent / "igentai_tui"
 
 # Lowest first: a package may import its own layer and those below it, never one above.
-LAYERS = ("common", "providers", "engine", "tui")
+LAYERS = ("common", "providers", "engine", "store", "tui")
 # Top-level modules that drive the engine (the command line, the front ends and what only they
 # share): no package below tui/ imports them.
 FRONT = ("cli", "commands", "exits", "export", "headless", "history", "request", "stats")

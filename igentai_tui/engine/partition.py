@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from igentai_tui.engine.normalize import Forms
-from igentai_tui.store import PartitionRow
+from igentai_tui.engine.records import PartitionRow
 
 EWMA = 0.5  # weight of the newest request in the recent yield
 RUN_EWMA = 0.05  # weight of the newest request in the run's recent rate
