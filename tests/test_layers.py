@@ -131,8 +131,8 @@ def package_graph(graph: Graph) -> Graph:
 
 
 def layer_violations(graph: Graph) -> list[str]:
-    """Imports from a lower layer to a higher one, or to a front-end module, and any import of
-    common/ outside itself."""
+    """Imports from a lower layer to a higher one, or to a front-end module, any import of
+    common/ outside itself, and any import of a top-level module by engine/."""
     bad = []
     for module, targets in sorted(graph.items()):
         if (low := unit(module)) not in LAYERS:
@@ -145,6 +145,8 @@ def layer_violations(graph: Graph) -> list[str]:
                 bad.append(f"{module} -> {target}: a front-end module ({where})")
             elif low == "common" and high != "common":
                 bad.append(f"{module} -> {target}: common/ imports nothing else ({where})")
+            elif low == "engine" and high not in LAYERS:
+                bad.append(f"{module} -> {target}: engine/ imports no top-level module ({where})")
     for low, reached in sorted(package_graph(graph).items()):
         for high, where in sorted(reached.items()):
             if LAYERS.index(high) > LAYERS.index(low):

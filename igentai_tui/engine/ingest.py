@@ -22,8 +22,8 @@ from igentai_tui.engine.records import (
     CallRecord,
 )
 from igentai_tui.engine.routing import Outcome
+from igentai_tui.engine.storage import OutputError
 from igentai_tui.engine.verify import Decisions
-from igentai_tui.output import OutputError
 
 PARTITIONS_SAVE_S = 1.0
 MAX_BATCHES_PER_TRANSACTION = 256

@@ -24,8 +24,8 @@ from igentai_tui.engine.records import RunRow, parse_utc
 from igentai_tui.engine.settings import Arm, Limits, RunResult, RunSettings
 from igentai_tui.engine.state import Spawn, spawn_thread
 from igentai_tui.engine.stopping import EXHAUSTED_NOTICE
+from igentai_tui.engine.storage import OutputError
 from igentai_tui.engine.words import count
-from igentai_tui.output import OutputError
 from igentai_tui.providers.base import ProviderError
 
 __all__ = [

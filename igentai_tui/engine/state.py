@@ -25,9 +25,8 @@ from igentai_tui.engine.records import RunRow
 from igentai_tui.engine.routing import make_router
 from igentai_tui.engine.saturation import Marginal
 from igentai_tui.engine.settings import RunSettings
-from igentai_tui.engine.storage import Storage
+from igentai_tui.engine.storage import Output, OutputError, Storage
 from igentai_tui.engine.verify import Pending, Verifier
-from igentai_tui.output import OutputError, OutputFile
 from igentai_tui.providers.base import Provider
 
 Spawn = Callable[[Callable[[], None], str], None]
@@ -47,7 +46,7 @@ class RunState:
         settings: RunSettings,
         store: Storage,
         providers: Mapping[str, Provider],
-        output: OutputFile,
+        output: Output,
         *,
         clock: Clock | None = None,
         spawn: Spawn = spawn_thread,

@@ -1,11 +1,13 @@
-"""What the engine asks of the database: `Storage`, which `igentai_tui.store.Store`
-implements. The engine names only this (and its records, records.py), so that it depends on
-no store module; the store depends on the engine's records instead."""
+"""What the engine asks of the database and of the output file: `Storage`, which
+`igentai_tui.store.Store` implements, and `Output`, which `igentai_tui.output.OutputFile` does.
+The engine names only these (and its records, records.py), so that it depends on neither; they
+depend on the engine's types instead."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
 from igentai_tui.engine.records import (
@@ -70,3 +72,18 @@ class Storage(Protocol):
     ) -> None: ...
 
     async def record_routing(self, run_id: int, at: float, decisions: Sequence[Any]) -> None: ...
+
+
+class OutputError(Exception):
+    """The output file cannot be written; the message names the path."""
+
+
+class Output(Protocol):
+    """output.txt, as the orchestrator writes it: appended after each commit, synced at the end;
+    `OutputError` when it cannot be written."""
+
+    path: Path
+
+    def append(self, texts: Iterable[str]) -> None: ...
+
+    def sync(self) -> None: ...
