@@ -256,3 +256,14 @@ def test_the_architecture_doc_names_every_module() -> None:
         and path.name not in block
     ]
     assert not missing, f"not in docs/architecture.md's module list: {missing}"
+
+
+def test_no_module_is_over_450_lines() -> None:
+    """A module one can read in a sitting: split by responsibility before it passes 450 lines
+    (the sim's shipped data is JSON, not a module)."""
+    long = {
+        str(path.relative_to(SOURCE)): n
+        for path in sorted(SOURCE.rglob("*.py"))
+        if (n := len(path.read_text(encoding="utf-8").splitlines())) > 450
+    }
+    assert not long, f"modules over 450 lines: {long}"
