@@ -16,10 +16,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from igentai_tui.commands import _md_cell, _safe_cell
 from igentai_tui.common.redact import redact
 from igentai_tui.common.sanitize import clean_control, display_text
 from igentai_tui.engine.parsing import parse_reply
+from igentai_tui.export import md_cell, safe_cell
 
 KEY = "sk-proj-Q7hX2Lx9Vb4Nc1Mz8KwR5tY0"
 
@@ -50,7 +50,7 @@ def main() -> None:
         ("display_text: the same, cut to 120", lambda: display_text(escapes)),
         ("redact: a 300-character error message, 1 key", lambda: redact(message, [KEY])),
         ("redact: 10 KB of 7-character near misses", lambda: redact(near_misses, [KEY])),
-        ("csv + md cells: 10,000 hostile cells", lambda: [(_safe_cell(c), _md_cell(c))
+        ("csv + md cells: 10,000 hostile cells", lambda: [(safe_cell(c), md_cell(c))
                                                           for c in cells]),
     ]  # fmt: skip
     rows = [(name, median_ms(fn)) for name, fn in steps]

@@ -15,7 +15,7 @@ from igentai_tui.engine.metrics import Snapshot
 from igentai_tui.engine.words import count
 from igentai_tui.request import RunRequest
 from igentai_tui.runner import RunError, Runner, summary
-from igentai_tui.signals import write_out
+from igentai_tui.signals import ending, write_out
 
 PROGRESS_EVERY_S = 5.0
 
@@ -98,5 +98,6 @@ def run_headless(request: RunRequest, clock: Clock | None = None) -> int:
     """Run to the end; print the summary; return the exit status."""
     code, result = asyncio.run(_run(request, clock or Clock()))
     if result is not None:  # a reader gone (`| head`) loses the summary, not the run's status
-        write_out(json.dumps(result, indent=2, ensure_ascii=False))
+        with ending():
+            write_out(json.dumps(result, indent=2, ensure_ascii=False))
     return int(code)

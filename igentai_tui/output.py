@@ -14,10 +14,9 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from igentai_tui.engine.normalize import key_of
+from igentai_tui.engine.storage import OutputError
 
-
-class OutputError(Exception):
-    """The output file cannot be written; the message names the path."""
+__all__ = ["OutputError", "OutputFile", "line_count", "repair"]
 
 
 class OutputFile:

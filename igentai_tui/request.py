@@ -252,8 +252,8 @@ def run_request(args: argparse.Namespace, stored: dict[str, Any] | None = None) 
 def _shared_output(output: Path, db: Path, topic: str) -> str | None:
     """A word when a new run's list file already holds lines: whose they are, and how to keep
     the lists apart."""
-    from igentai_tui.commands import CommandError, open_readonly
     from igentai_tui.config import same_file
+    from igentai_tui.history import CommandError, open_readonly
     from igentai_tui.output import line_count
 
     lines = line_count(output)
@@ -345,8 +345,8 @@ def resume_settings(args: argparse.Namespace) -> dict[str, Any] | None:
     """The stored settings of the run --resume names (with its topic and output path)."""
     if args.resume is None:
         return None
-    from igentai_tui.commands import CommandError, open_readonly, resolve_run
     from igentai_tui.config import default_db_path
+    from igentai_tui.history import CommandError, open_readonly, resolve_run
 
     try:
         con = open_readonly(args.db or default_db_path())

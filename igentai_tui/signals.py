@@ -6,6 +6,11 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+from igentai_tui.exits import Exit
 
 
 def stop_signals() -> list[signal.Signals]:
@@ -48,3 +53,20 @@ def silence_stdout() -> None:
     null = os.open(os.devnull, os.O_WRONLY)
     os.dup2(null, sys.stdout.fileno())
     os.close(null)
+
+
+@contextmanager
+def ending() -> Iterator[None]:
+    """While the end of a run is printed (everything found is stored by then), a stop signal
+    ends igentai with its exit status (130, 129 for a hang-up), not killed mid-line with none:
+    the run's own handlers are gone once its event loop has closed."""
+
+    def end(signum: int, frame: FrameType | None) -> None:
+        raise SystemExit(Exit.HANGUP if signum == signal.SIGHUP else Exit.INTERRUPTED)
+
+    before = {sig: signal.signal(sig, end) for sig in stop_signals()}
+    try:
+        yield
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)

@@ -22,8 +22,9 @@ from pathlib import Path
 
 import pytest
 
-from igentai_tui import commands, keys, store
+from igentai_tui import commands, history, keys
 from igentai_tui.cli import main
+from igentai_tui.store import database
 
 RUN = ["--headless", "Paris attractions", "--providers", "sim:instant", "--max-requests", "1"]
 SECRET = "sk-bad-input-secret-0123456789abcdef"
@@ -394,7 +395,9 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
             monkeypatch.delenv(var)
     monkeypatch.setenv("IGENTAI_CONFIG_DIR", str(tmp_path / "config"))
     monkeypatch.setattr(keys, "_warned", set())
-    monkeypatch.setattr(store, "BUSY_TIMEOUT_MS", 50)  # a locked database fails fast here
+    # A locked database fails fast here: each module that waits on one reads its own name.
+    monkeypatch.setattr(database, "BUSY_TIMEOUT_MS", 50)
+    monkeypatch.setattr(history, "BUSY_TIMEOUT_MS", 50)
     monkeypatch.setattr(commands, "BUSY_TIMEOUT_MS", 50)
     return tmp_path
 

@@ -31,16 +31,17 @@ from fakes import openai_server as oa
 from fakes.faults import FAULTS, TIMEOUT_S, Storm
 from fakes.server import FakeServer
 
-from igentai_tui.commands import open_readonly, resolve_run, run_stats
 from igentai_tui.common.clock import FakeClock
 from igentai_tui.engine.events import Event, MetricsUpdated, Notice
 from igentai_tui.engine.failures import MIN_RETRY_S
 from igentai_tui.engine.orchestrator import Arm, Limits, Orchestrator, RunResult, RunSettings
+from igentai_tui.history import open_readonly, resolve_run
 from igentai_tui.output import OutputFile
 from igentai_tui.providers.anthropic import AnthropicProvider
 from igentai_tui.providers.base import Provider
 from igentai_tui.providers.gemini import GeminiProvider
 from igentai_tui.providers.openai import OpenAIProvider
+from igentai_tui.stats import run_stats
 from igentai_tui.store import Store
 
 LONG = os.environ.get("IGENTAI_LONG_TESTS") == "1"

@@ -326,3 +326,20 @@ def test_a_reader_that_goes_loses_the_summary_not_the_run(tmp_path: Path) -> Non
         err = proc.stderr.read()
         assert proc.wait(timeout=60) == 0, (command, err)
         assert "Traceback" not in err and "BrokenPipe" not in err, (command, err)
+
+
+@pytest.mark.parametrize(("sig", "status"), [("SIGTERM", 130), ("SIGHUP", 129)])
+def test_a_stop_signal_while_the_summary_is_printed_ends_with_its_status(
+    sig: str, status: int
+) -> None:
+    """After the run's event loop has closed (its handlers with it), while the summary is
+    printed: SIGTERM or SIGHUP end igentai with 130 or 129, not killed with no status (-15)."""
+    code = (
+        "import os, signal, time\n"
+        "from igentai_tui.signals import ending\n"
+        "with ending():\n"
+        f"    os.kill(os.getpid(), signal.{sig})\n"
+        "    time.sleep(5)\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == status, r.stderr

@@ -1,5 +1,6 @@
 """Layers one way: no import circle between igentai_tui's modules, and the packages stacked
-common/ < providers/ < engine/ < tui/, with the top-level front-end modules above all but tui/.
+common/ < providers/ < engine/ < store/ < tui/, with the top-level front-end modules above all but
+tui/.
 
 The graph is read from the source with `ast`: every import at any depth (inside functions and
 under `if TYPE_CHECKING:` too: a lazy import that closes a circle is still a circle), relative
@@ -19,10 +20,12 @@ import pytest
 SOURCE = Path(__file__).resolve().parent.parent / "igentai_tui"
 
 # Lowest first: a package may import its own layer and those below it, never one above.
-LAYERS = ("common", "providers", "engine", "tui")
+LAYERS = ("common", "providers", "engine", "store", "tui")
 # Top-level modules that drive the engine (the command line, the front ends and what only they
 # share): no package below tui/ imports them.
-FRONT = ("cli", "commands", "exits", "headless", "request", "runner")
+FRONT = (
+    "cli", "commands", "exits", "export", "headless", "history", "request", "runner", "stats",
+)
 
 Graph = dict[str, dict[str, str]]  # module -> {imported module: "file:line" of the import}
 
@@ -130,8 +133,8 @@ def package_graph(graph: Graph) -> Graph:
 
 
 def layer_violations(graph: Graph) -> list[str]:
-    """Imports from a lower layer to a higher one, or to a front-end module, and any import of
-    common/ outside itself."""
+    """Imports from a lower layer to a higher one, or to a front-end module, any import of
+    common/ outside itself, and any import of a top-level module by engine/."""
     bad = []
     for module, targets in sorted(graph.items()):
         if (low := unit(module)) not in LAYERS:
@@ -144,6 +147,8 @@ def layer_violations(graph: Graph) -> list[str]:
                 bad.append(f"{module} -> {target}: a front-end module ({where})")
             elif low == "common" and high != "common":
                 bad.append(f"{module} -> {target}: common/ imports nothing else ({where})")
+            elif low == "engine" and high not in LAYERS:
+                bad.append(f"{module} -> {target}: engine/ imports no top-level module ({where})")
     for low, reached in sorted(package_graph(graph).items()):
         for high, where in sorted(reached.items()):
             if LAYERS.index(high) > LAYERS.index(low):
@@ -251,3 +256,30 @@ def test_an_upward_import_and_a_package_circle_are_found(tmp_path: Path) -> None
         "igentai_tui.common.clock -> igentai_tui.request: a front-end module "
         "(igentai_tui/common/clock.py:1)"
     ]
+
+
+def test_the_architecture_doc_names_every_module() -> None:
+    """docs/architecture.md's module list names every module of the package (those of sim/ and
+    tui/ by their folder's line, as the doc groups them): a new module comes with its line."""
+    doc = (SOURCE.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    block = doc.split("```")[1]
+    grouped = (("providers", "sim"), ("tui",))
+    missing = [
+        str(path.relative_to(SOURCE))
+        for path in sorted(SOURCE.rglob("*.py"))
+        if path.name != "__init__.py"
+        and not any(path.relative_to(SOURCE).parts[: len(g)] == g for g in grouped)
+        and path.name not in block
+    ]
+    assert not missing, f"not in docs/architecture.md's module list: {missing}"
+
+
+def test_no_module_is_over_450_lines() -> None:
+    """A module one can read in a sitting: split by responsibility before it passes 450 lines
+    (the sim's shipped data is JSON, not a module)."""
+    long = {
+        str(path.relative_to(SOURCE)): n
+        for path in sorted(SOURCE.rglob("*.py"))
+        if (n := len(path.read_text(encoding="utf-8").splitlines())) > 450
+    }
+    assert not long, f"modules over 450 lines: {long}"

@@ -16,8 +16,8 @@ import pytest
 from rich.console import Console
 from test_headless import run_then_close_its_terminal
 
-from igentai_tui.commands import export_run
 from igentai_tui.engine.events import FoundEntry, NewEntries, Notice
+from igentai_tui.export import export_run
 from igentai_tui.providers import make_provider
 from igentai_tui.providers.base import (
     AuthenticationFailed,

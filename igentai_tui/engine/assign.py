@@ -18,11 +18,11 @@ from igentai_tui.engine.prompts import (
     subtopics_prompt,
     verify_prompt,
 )
+from igentai_tui.engine.records import CONFIRMED, MERGED, REJECTED, Verdicts
 from igentai_tui.engine.stopping import Stopping
 from igentai_tui.engine.verify import Decisions
 from igentai_tui.engine.words import count
 from igentai_tui.providers.base import CompletionRequest, list_price
-from igentai_tui.store import CONFIRMED, MERGED, REJECTED, Verdicts
 
 VERIFY_OFF_NOTICE = (
     "verification is off: the model's replies to it could not be read; "

@@ -12,10 +12,7 @@ from dataclasses import dataclass, field
 from igentai_tui.engine.assign import Assigning
 from igentai_tui.engine.events import FoundEntry, NewEntries, Notice
 from igentai_tui.engine.producer import Assignment
-from igentai_tui.engine.routing import Outcome
-from igentai_tui.engine.verify import Decisions
-from igentai_tui.output import OutputError
-from igentai_tui.store import (
+from igentai_tui.engine.records import (
     CONFIRMED,
     MERGED,
     PENDING,
@@ -24,6 +21,9 @@ from igentai_tui.store import (
     BatchOutcome,
     CallRecord,
 )
+from igentai_tui.engine.routing import Outcome
+from igentai_tui.engine.storage import OutputError
+from igentai_tui.engine.verify import Decisions
 
 PARTITIONS_SAVE_S = 1.0
 MAX_BATCHES_PER_TRANSACTION = 256

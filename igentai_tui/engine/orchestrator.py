@@ -26,13 +26,13 @@ from igentai_tui.engine.ingest import MAX_BATCHES_PER_TRANSACTION, Ingesting
 from igentai_tui.engine.metrics import Metrics
 from igentai_tui.engine.partitions import SEEN_MAX
 from igentai_tui.engine.producer import Assignment, Producer
+from igentai_tui.engine.records import RunRow, parse_utc
 from igentai_tui.engine.settings import Arm, Limits, RunResult, RunSettings
 from igentai_tui.engine.state import Spawn, spawn_thread
 from igentai_tui.engine.stopping import EXHAUSTED_NOTICE
+from igentai_tui.engine.storage import OutputError
 from igentai_tui.engine.words import count
-from igentai_tui.output import OutputError
 from igentai_tui.providers.base import ProviderError
-from igentai_tui.store import RunRow, parse_utc
 
 __all__ = [
     "EXHAUSTED_NOTICE",

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from igentai_tui.engine.normalize import Forms
-from igentai_tui.store import PartitionRow
+from igentai_tui.engine.records import PartitionRow
 
 EWMA = 0.5  # weight of the newest request in the recent yield
 RUN_EWMA = 0.05  # weight of the newest request in the run's recent rate
@@ -76,7 +76,6 @@ class Partition:
     split_found: int = 0  # entries it had found when it was split
     reopened: bool = False  # mined or split again after it was retired (see Partitions.replan)
     short: bool = False  # its latest reply had fewer entries than asked for (see SHORT)
-    skipped: bool = False  # retired untried: its siblings' first requests found too little
     weight: int = 0  # for a letter or prefix partition, its parent's entries that fit it
     rejected: int = 0  # of its entries checked by verification, how many were not real
     checked: int = 0

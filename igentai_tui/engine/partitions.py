@@ -74,7 +74,6 @@ class Partitions(Settling):
             )
             if p.requests or p.inflight or not self._not_worth_trying(p):
                 return self._list(p)
-            p.skipped = True
             self._set(p, "retired")
         retired = self._by_status["retired"].values()
         if reopen and retired and not self._plans_out:

@@ -16,6 +16,7 @@ from igentai_tui.common.redact import holds_secret
 from igentai_tui.engine.failures import Backoff
 from igentai_tui.engine.normalize import forms
 from igentai_tui.engine.parsing import parse_reply
+from igentai_tui.engine.records import IN_FLIGHT, Batch, CallRecord, Verdicts
 from igentai_tui.providers.base import (
     BadResponse,
     Completion,
@@ -24,7 +25,6 @@ from igentai_tui.providers.base import (
     ProviderError,
     estimate_tokens,
 )
-from igentai_tui.store import IN_FLIGHT, Batch, CallRecord, Verdicts
 
 if TYPE_CHECKING:
     from igentai_tui.engine.verify import Check

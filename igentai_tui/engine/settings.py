@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from igentai_tui.engine.metrics import Snapshot
-from igentai_tui.store import RunRow
+from igentai_tui.engine.records import RunRow
 
 
 @dataclass(frozen=True, slots=True)

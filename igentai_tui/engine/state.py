@@ -21,13 +21,13 @@ from igentai_tui.engine.failures import Accounts
 from igentai_tui.engine.metrics import Metrics
 from igentai_tui.engine.partitions import Partitions
 from igentai_tui.engine.producer import Producer
+from igentai_tui.engine.records import RunRow
 from igentai_tui.engine.routing import make_router
 from igentai_tui.engine.saturation import Marginal
 from igentai_tui.engine.settings import RunSettings
+from igentai_tui.engine.storage import Output, OutputError, Storage
 from igentai_tui.engine.verify import Pending, Verifier
-from igentai_tui.output import OutputError, OutputFile
 from igentai_tui.providers.base import Provider
-from igentai_tui.store import RunRow, Store
 
 Spawn = Callable[[Callable[[], None], str], None]
 """How a front end starts a producer: call `target` in a new thread named `name`."""
@@ -44,9 +44,9 @@ class RunState:
     def __init__(
         self,
         settings: RunSettings,
-        store: Store,
+        store: Storage,
         providers: Mapping[str, Provider],
-        output: OutputFile,
+        output: Output,
         *,
         clock: Clock | None = None,
         spawn: Spawn = spawn_thread,

@@ -19,7 +19,7 @@ from igentai_tui.engine.prompts import (
     prefix_partition,
     without_letters,
 )
-from igentai_tui.store import PartitionRow
+from igentai_tui.engine.records import PartitionRow
 
 SPLIT_PENDING = "split_pending"  # a split is to be asked for; not mined meanwhile
 PREFIX_MAX = 4  # the longest prefix a partition is narrowed to ("Kabr")

@@ -97,12 +97,3 @@ class Variants:
         """Count one answer about a pair that differs by `affix`."""
         counts = self.answers.setdefault(affix, [0, 0])
         counts[0 if same else 1] += 1
-
-    def learned(self) -> dict[str, str]:
-        """Affixes settled so far, and what they were settled as."""
-        out = {}
-        for affix in self.answers:
-            verdict = self.decide(affix)
-            if verdict != "ask":
-                out[affix] = verdict
-        return out

@@ -1,14 +1,12 @@
 """The SQLite store: runs, entries and calls; the single place uniqueness is decided.
 
 database.py (the `Store`: one connection on one worker thread), ingest.py (the batch insert
-that decides what is new), schema.py (named migrations), locks.py (run locks), records.py
-(what is read and written), files.py (path checks, error messages).
+that decides what is new), schema.py (named migrations), locks.py (run locks), files.py
+(path checks, error messages). The records it reads and writes are the engine's
+(engine/records.py), re-exported here.
 """
 
-from igentai_tui.store.database import BUSY_TIMEOUT_MS, CACHE_KIB, WRITER_PRAGMAS, Store
-from igentai_tui.store.files import explain_error
-from igentai_tui.store.locks import RESERVE_BYTES
-from igentai_tui.store.records import (
+from igentai_tui.engine.records import (
     CONFIRMED,
     IN_FLIGHT,
     INTERRUPTED,
@@ -24,11 +22,13 @@ from igentai_tui.store.records import (
     PartitionRow,
     RunRow,
     RunState,
-    StoreError,
     Verdicts,
     parse_utc,
     utc_iso,
 )
+from igentai_tui.store.database import BUSY_TIMEOUT_MS, CACHE_KIB, WRITER_PRAGMAS, Store
+from igentai_tui.store.files import StoreError, explain_error
+from igentai_tui.store.locks import RESERVE_BYTES
 from igentai_tui.store.schema import MIGRATIONS, SCHEMA_VERSION, Migration, applied_migrations
 
 __all__ = [

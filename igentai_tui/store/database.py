@@ -19,10 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from igentai_tui.store import ingest
-from igentai_tui.store.files import check_path, explain_error
-from igentai_tui.store.locks import RunLocks
-from igentai_tui.store.records import (
+from igentai_tui.engine.records import (
     CONFIRMED,
     IN_FLIGHT,
     INTERRUPTED,
@@ -34,11 +31,13 @@ from igentai_tui.store.records import (
     PartitionRow,
     RunRow,
     RunState,
-    StoreError,
     Verdicts,
     parse_utc,
     utc_iso,
 )
+from igentai_tui.store import ingest
+from igentai_tui.store.files import StoreError, check_path, explain_error
+from igentai_tui.store.locks import RunLocks
 from igentai_tui.store.schema import migrate
 
 P = ParamSpec("P")

@@ -6,7 +6,9 @@ import secrets
 import sqlite3
 from pathlib import Path
 
-from igentai_tui.store.records import StoreError
+
+class StoreError(Exception):
+    """A database problem with a one-line, user-facing message naming the path."""
 
 
 def check_path(path: Path, create: bool) -> None:

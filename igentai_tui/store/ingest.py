@@ -12,7 +12,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from igentai_tui.store.records import (
+from igentai_tui.engine.records import (
     CONFIRMED,
     MERGED,
     PENDING,

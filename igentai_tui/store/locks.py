@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from igentai_tui.store.records import StoreError
+from igentai_tui.store.files import StoreError
 
 # Disk space a run holds back (in `<db>.locks`) and gives back when it ends.
 RESERVE_BYTES = 1024 * 1024

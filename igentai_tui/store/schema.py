@@ -12,7 +12,8 @@ import sqlite3
 from pathlib import Path
 from typing import NamedTuple
 
-from igentai_tui.store.records import StoreError, utc_iso
+from igentai_tui.engine.records import utc_iso
+from igentai_tui.store.files import StoreError
 from igentai_tui.store.transaction import transaction
 
 

@@ -10,7 +10,8 @@ from collections.abc import Callable
 
 from .params import SimParams
 from .reader import PromptInfo
-from .universe import SIZE_HINT, Subset, Universe, _cumulative
+from .subset import Subset, cumulative
+from .universe import SIZE_HINT, Universe
 
 _FIRST_LINES = (
     "Here are {n} more {what}:",
@@ -62,10 +63,10 @@ def _pool(
         k = subset.known(limit)
         return subset, subset.cum(params.zipf_exponent) if k else [], k
     deeper = depth + params.recall_gain * min(listed, 2 * depth)
-    idx = subset.reach(universe, limit, int(deeper))
+    idx = subset.reach(universe.salience, limit, int(deeper))
     # Popularity within the focus: its best-known entry comes up most, whatever its rank in
     # the whole topic (one famous member must not crowd out the rest of its group).
-    return idx, _cumulative(list(range(len(idx))), params.zipf_exponent), len(idx)
+    return idx, cumulative(list(range(len(idx))), params.zipf_exponent), len(idx)
 
 
 def write_list(

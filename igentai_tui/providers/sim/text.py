@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 
@@ -52,3 +53,8 @@ def first_letter(name: str) -> str:
     """The upper-case first letter or digit of a name, accents folded ("Île" -> "I")."""
     key = _NON_ALNUM.sub("", strip_accents(name).casefold())
     return key[:1].upper()
+
+
+def text_seed(text: str) -> int:
+    """A stable 64-bit number from a text (the same on every machine and run)."""
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 
-from .universe import SIZE_HINT, Universe, real_universe, synthetic_universe
+from .catalog import real_universe, synthetic_universe
+from .universe import SIZE_HINT, Universe
 from .worlds import world_universe
 
 _WORLD_HINT = re.compile(r"\(\s*sim-world\s*:\s*([a-z]+)\s*:\s*(\d+)\s*\)", re.IGNORECASE)

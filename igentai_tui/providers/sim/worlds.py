@@ -28,8 +28,8 @@ from functools import cache
 
 from .names import GENRES, KIND_WORDS, STYLES, core_keys, fill, make_stem
 from .params import PROFILES, SimParams
-from .text import fold
-from .universe import Group, UEntry, Universe, _seed
+from .text import fold, text_seed
+from .universe import Group, UEntry, Universe
 
 SHAPES = ("groups", "crossed", "tree", "flat", "small")
 
@@ -54,14 +54,14 @@ def world_universe(shape: str, seed: int) -> Universe:
     """The world of a shape and seed (the same arguments, the same world, in any process)."""
     if shape not in SHAPES:
         raise ValueError(f"unknown world shape {shape!r}: use one of {', '.join(SHAPES)}")
-    rng = random.Random(_seed(f"world|{shape}|{seed}"))
+    rng = random.Random(text_seed(f"world|{shape}|{seed}"))
     return _Builder(rng, shape).build()
 
 
 def world_params(shape: str, seed: int, base: SimParams | None = None) -> SimParams:
     """The model of a world: `base` (the default profile, no latency or rate limit) with
     recall, subtopic answers, inventions, variants and beliefs drawn from the seed."""
-    rng = random.Random(_seed(f"model|{shape}|{seed}"))
+    rng = random.Random(text_seed(f"model|{shape}|{seed}"))
     base = base or PROFILES["instant"]
 
     def log_uniform(lo: float, hi: float) -> float:

@@ -15,8 +15,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
-from igentai_tui.commands import FORMATS
 from igentai_tui.engine.words import count
+from igentai_tui.export import FORMATS
 from igentai_tui.tui.format import arm_text
 
 

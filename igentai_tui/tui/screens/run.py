@@ -19,7 +19,8 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer
 
-from igentai_tui.commands import CommandError, export_run
+from igentai_tui.export import export_run
+from igentai_tui.history import CommandError
 from igentai_tui.tui.format import arm_colors
 from igentai_tui.tui.model import ProducerRow, RunInfo, RunModel
 from igentai_tui.tui.screens.dialogs import AddOnDialog, ExportDialog

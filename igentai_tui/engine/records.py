@@ -1,4 +1,6 @@
-"""What the store reads and writes: entry states, calls, batches, runs, partitions, times."""
+"""The run's records, as the engine makes them and the store keeps them: entry states, calls,
+batches, runs, partitions, and the database's one time format. The engine owns them; the
+store (igentai_tui.store) imports them from here."""
 
 from __future__ import annotations
 
@@ -20,10 +22,6 @@ STATUSES = (CONFIRMED, PENDING, REJECTED, MERGED)
 IN_FLIGHT = "in_flight"
 INTERRUPTED = "interrupted"
 INTERRUPTED_MESSAGE = "no reply: the run stopped or crashed while the request was in flight"
-
-
-class StoreError(Exception):
-    """A database problem with a one-line, user-facing message naming the path."""
 
 
 def utc_iso(ts: float | None = None) -> str:
