@@ -54,7 +54,7 @@ from igentai_tui.providers.base import Completion, CompletionRequest
 from igentai_tui.store import WRITER_PRAGMAS, Store
 
 REPLY_LINES = 100
-PRODUCERS = 16
+PRODUCERS = 64  # as the load benchmark the target is read against
 LOAD_PRODUCERS = 64
 TARGET_LOAD_MULTIPLE = 10
 TARGET_RSS_MB = 200
