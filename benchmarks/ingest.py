@@ -1,16 +1,30 @@
-"""Ingest benchmark: parse -> normalize -> near-duplicate check -> store, against a raw insert.
+"""Ingest benchmark: candidates through the orchestrator's own ingest, against raw SQLite.
 
-    python benchmarks/ingest.py [--sizes 10000,100000,1000000]
+    python benchmarks/ingest.py                       # 10k, 100k, 1M, load reference: 2-3 min
+    python benchmarks/ingest.py --sizes 10000,100000  # quicker
+    python benchmarks/ingest.py --load-seconds 0      # without the load reference
 
-For each size N, N candidates (about 30% of them duplicates or variants of earlier ones) are
-written as numbered LLM replies of 100 lines, then:
-- pipeline: the engine's ingest path. A producer thread runs parse_reply() -> forms() on each
-  reply and hands the batch over; the ingest loop stores whatever is waiting in one
-  Store.record() (one transaction on the store's thread), as Producer and Orchestrator do;
-- raw: sqlite3 executemany("INSERT OR IGNORE ...") of the same precomputed keys and loose
-  signatures into the same schema with the store's pragmas, SLOTS replies a transaction (the
-  most the pipeline can put in one).
-Each size runs in a fresh subprocess so that its peak RSS is its own.
+For each size N, N candidates (about 70% new, 15% exact repeats, 15% variants such as
+"The X", "X (Paris)", "X - a landmark") are prepared as numbered replies of 100 lines, then:
+
+- engine: a real `Orchestrator.run()` (store, output.txt, metrics, router, planner, events)
+  with PRODUCERS real producer threads on a scripted provider that hands out the prepared
+  replies at once. Each request's row is stored before it is "sent", each reply is parsed and
+  normalized in its producer's thread (`Producer._batch`), handed over (`submit`), stored a
+  transaction at a time and accounted (engine/ingest.py): the path a real run takes, with the
+  LLM's wait taken out. Partitions and verification are off, so that every request is a
+  listing request the prepared replies answer; entries are confirmed on arrival.
+- raw: sqlite3 `executemany("INSERT OR IGNORE ...")` of the same keys and loose signatures
+  (normalized outside the timing) into the same schema with the store's pragmas, as many
+  candidates a transaction as the engine's run put in one on average: the reference.
+- load (once): `benchmarks/load.py --phase headless --sim`: 64 producers on `sim:fast` (an
+  LLM's pace) for LOAD seconds; its highest candidate rate over 5 s windows is what the
+  engine's ingest is held to (target: ≥ 10× it).
+
+Each size and mode runs in a fresh subprocess so that its peak RSS is its own. Printed: the
+rates, engine/raw, µs per candidate and its growth from the first size (target: the engine's
+grows no more than raw's), peak RSS (target at 1M: ≤ 200 MB) and what the prepared replies
+alone hold of it.
 """
 
 from __future__ import annotations
@@ -18,6 +32,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import resource
 import sqlite3
@@ -27,53 +42,30 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from igentai_tui.engine.normalize import forms
-from igentai_tui.engine.orchestrator import MAX_BATCHES_PER_TRANSACTION
+from igentai_tui.engine.orchestrator import Arm, Limits, Orchestrator, RunSettings
 from igentai_tui.engine.parsing import parse_reply
-from igentai_tui.store import WRITER_PRAGMAS, Batch, CallRecord, Store
+from igentai_tui.output import OutputFile
+from igentai_tui.providers.base import Completion, CompletionRequest
+from igentai_tui.store import WRITER_PRAGMAS, Store
 
 REPLY_LINES = 100
-PRODUCERS = 1  # one parsing thread is enough: parsing holds the GIL
-SLOTS = max(16, 4 * PRODUCERS)  # batches waiting to be stored, as Orchestrator allows
+PRODUCERS = 64  # as the load benchmark the target is read against
+LOAD_PRODUCERS = 64
+TARGET_LOAD_MULTIPLE = 10
+TARGET_RSS_MB = 200
 SYLLABLES = [
-    "ka",
-    "lo",
-    "mi",
-    "ra",
-    "ve",
-    "sun",
-    "dor",
-    "ell",
-    "ith",
-    "an",
-    "bri",
-    "cor",
-    "fen",
-    "gal",
-    "hum",
-    "jor",
-    "kel",
-    "mar",
-    "nor",
-    "pel",
-]
+    "ka", "lo", "mi", "ra", "ve", "sun", "dor", "ell", "ith", "an",
+    "bri", "cor", "fen", "gal", "hum", "jor", "kel", "mar", "nor", "pel",
+]  # fmt: skip
 KINDS = [
-    "Abbey",
-    "Bridge",
-    "Garden",
-    "Tower",
-    "Market",
-    "Square",
-    "Palace",
-    "Church",
-    "Museum",
-    "Theatre",
-    "Park",
-    "Hall",
-]
+    "Abbey", "Bridge", "Garden", "Tower", "Market", "Square",
+    "Palace", "Church", "Museum", "Theatre", "Park", "Hall",
+]  # fmt: skip
 VARIANTS = ("The {}", "{} (Paris)", "{} - a landmark", "**{}**", "{}")
 
 
@@ -85,11 +77,8 @@ def name(i: int) -> str:
         parts.append(SYLLABLES[n % len(SYLLABLES)])
         n //= len(SYLLABLES)
     word = "".join(parts).capitalize()
-    return (
-        f"{word} {KINDS[n % len(KINDS)]} {n // len(KINDS)}"
-        if n >= len(KINDS)
-        else (f"{word} {KINDS[n % len(KINDS)]}")
-    )
+    kind = KINDS[n % len(KINDS)]
+    return f"{word} {kind} {n // len(KINDS)}" if n >= len(KINDS) else f"{word} {kind}"
 
 
 def replies(total: int, seed: int = 1) -> list[str]:
@@ -112,73 +101,117 @@ def replies(total: int, seed: int = 1) -> list[str]:
     ]
 
 
+def rss_mb() -> float:
+    """The current resident set size, in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-async def pipeline(texts: list[str], db: Path) -> tuple[float, int, float]:
-    """The engine's ingest path; (seconds, new entries, mean replies a transaction).
+class ThreadCPU:
+    """CPU seconds by thread role (the event loop, the store's thread, the producers), read
+    from /proc every 0.05 s while it runs; empty where /proc is not there."""
 
-    A producer thread parses and normalizes each reply (as `Producer._batch`) and hands the
-    batch over, waiting while SLOTS batches wait (as `Orchestrator.submit`); the ingest loop
-    takes whatever is waiting, up to MAX_BATCHES_PER_TRANSACTION batches, and stores it in one
-    `Store.record()` (as `Orchestrator._ingest`). Parsing overlaps with SQLite's work.
-    """
-    store = await Store.open(db)
-    run = await store.create_run("bench", {}, None, time.time())
-    loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[Batch | None] = asyncio.Queue()
-    slots = threading.BoundedSemaphore(SLOTS)
+    ROLES = (("MainThread", "loop"), ("igentai-store", "store"), ("producer-", "producers"))
 
-    def produce() -> None:
-        for text in texts:
-            time.sleep(0)  # the provider call: a real one waits on the network, freeing the GIL
-            cands = [f for f in map(forms, parse_reply(text).candidates) if f is not None]
-            batch = Batch(CallRecord(1, "sim", "bench", time.time()), cands)
-            slots.acquire()
-            loop.call_soon_threadsafe(queue.put_nowait, batch)
-        loop.call_soon_threadsafe(queue.put_nowait, None)
+    def __init__(self) -> None:
+        self._last: dict[int, tuple[str, float]] = {}
+        self._done = threading.Event()
+        self._tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
 
-    new = transactions = 0
+    def _sample(self) -> None:
+        for t in threading.enumerate():
+            try:
+                stat = Path(f"/proc/self/task/{t.native_id}/stat").read_text()
+            except OSError:
+                continue
+            fields = stat.rpartition(")")[2].split()
+            role = next((r for prefix, r in self.ROLES if t.name.startswith(prefix)), "other")
+            self._last[t.native_id or 0] = (role, (int(fields[11]) + int(fields[12])) / self._tick)
+
+    def _watch(self) -> None:
+        while not self._done.wait(0.05):
+            self._sample()
+
+    def stop(self) -> dict[str, float]:
+        self._done.set()
+        self._thread.join()
+        self._sample()
+        out: dict[str, float] = {}
+        for role, seconds in self._last.values():
+            out[role] = out.get(role, 0.0) + seconds
+        return out
+
+
+class Scripted:
+    """A provider that answers every request at once with the next prepared reply."""
+
+    name = "scripted"
+
+    def __init__(self, texts: list[str]) -> None:
+        self._texts = iter(texts)
+        self._lock = threading.Lock()
+
+    def complete(self, request: CompletionRequest) -> Completion:
+        with self._lock:
+            text = next(self._texts, "")
+        return Completion(text, len(request.prompt) // 4, len(text) // 4)
+
+    def context_window(self, model: str) -> int:
+        return 128_000
+
+
+async def engine(texts: list[str], tmp: Path, producers: int) -> dict[str, Any]:
+    """One run of the orchestrator over the prepared replies."""
+    store = await Store.open(tmp / "bench.db")
+    transactions = 0
+    record = store.record
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        nonlocal transactions
+        transactions += 1
+        return await record(*args, **kwargs)
+
+    store.record = counted  # type: ignore[method-assign]  # counts; the call is the store's
+    output = OutputFile(tmp / "out.txt")
+    arm = Arm("scripted", "x")
+    settings = RunSettings(
+        "Landmarks", [arm], producers=producers, limits=Limits(max_requests=len(texts)),
+        partitions=False, verify=False,
+    )  # fmt: skip
+    orc = Orchestrator(settings, store, {arm.label: Scripted(texts)}, output)
+    cpu = ThreadCPU()
     t0 = time.perf_counter()
-    producer = threading.Thread(target=produce)
-    producer.start()
-    done = False
-    while not done:
-        items = [await queue.get()]
-        while len(items) < MAX_BATCHES_PER_TRANSACTION and not queue.empty():
-            items.append(queue.get_nowait())
-        done = items[-1] is None
-        batches = [b for b in items if b is not None]
-        for _ in batches:
-            slots.release()
-        if batches:
-            transactions += 1
-            for out in await store.record(run.id, batches):
-                new += len(out.new)
+    result = await orc.run()
     elapsed = time.perf_counter() - t0
-    producer.join()
+    threads = cpu.stop()
+    output.close()
     await store.close()
-    return elapsed, new, len(texts) / transactions
+    snap = result.snapshot
+    return {
+        "seconds": elapsed, "candidates": snap.total.returned, "new": snap.unique,
+        "requests": snap.total.requests, "transactions": transactions, "status": result.status,
+        "cpu": threads,
+    }  # fmt: skip
 
 
-async def _create(db: Path) -> None:
-    store = await Store.open(db)
-    await store.close()
-
-
-def raw(texts: list[str], db: Path) -> tuple[float, int]:
-    """The same keys, precomputed outside the timing, inserted with executemany."""
-    asyncio.run(_create(db))  # the same schema
-    rows_per_tx = []
-    for i in range(0, len(texts), SLOTS):
-        rows = []
-        for text in texts[i : i + SLOTS]:
-            for c in parse_reply(text).candidates:
-                f = forms(c)
-                if f is not None:
-                    rows.append((1, f.key, f.loose, f.text, "2026-01-01T00:00:00.000Z"))
-        rows_per_tx.append(rows)
+def raw(texts: list[str], tmp: Path, per_tx: int) -> dict[str, Any]:
+    """The same keys, normalized outside the timing, inserted with executemany."""
+    db = tmp / "bench.db"
+    asyncio.run(_create(db))
+    rows = [
+        (1, f.key, f.loose, f.text, "2026-01-01T00:00:00.000Z")
+        for text in texts
+        for f in map(forms, parse_reply(text).candidates)
+        if f is not None
+    ]
     con = sqlite3.connect(db, isolation_level=None)
     for pragma in WRITER_PRAGMAS:  # the store's settings
         con.execute(f"PRAGMA {pragma}")
@@ -187,63 +220,130 @@ def raw(texts: list[str], db: Path) -> tuple[float, int]:
         "VALUES (1, 'raw', 'bench', '{}', 'running', 'now')"
     )
     t0 = time.perf_counter()
-    for rows in rows_per_tx:
+    for i in range(0, len(rows), per_tx):
         con.execute("BEGIN")
         con.executemany(
             "INSERT OR IGNORE INTO entries (run_id, key, loose, text, first_seen) "
             "VALUES (?, ?, ?, ?, ?)",
-            rows,
+            rows[i : i + per_tx],
         )
         con.execute("COMMIT")
     elapsed = time.perf_counter() - t0
     new = con.execute("SELECT count(*) FROM entries").fetchone()[0]
     con.close()
-    return elapsed, new
+    return {"seconds": elapsed, "candidates": len(rows), "new": new}
 
 
-def one(size: int, mode: str) -> dict[str, float]:
+async def _create(db: Path) -> None:
+    store = await Store.open(db)  # the same schema
+    await store.close()
+
+
+def one(size: int, mode: str, producers: int, per_tx: int) -> dict[str, Any]:
+    before = rss_mb()
     texts = replies(size)
+    prepared = rss_mb() - before
     with tempfile.TemporaryDirectory() as tmp:
-        db = Path(tmp) / "bench.db"
-        if mode == "pipeline":
-            elapsed, new, per_tx = asyncio.run(pipeline(texts, db))
+        if mode == "engine":
+            out = asyncio.run(engine(texts, Path(tmp), producers))
         else:
-            elapsed, new = raw(texts, db)
-            per_tx = SLOTS
-    return {
-        "size": size, "mode": mode, "seconds": elapsed, "new": new, "rss_mb": peak_rss_mb(),
-        "replies_per_tx": per_tx,
-    }  # fmt: skip
+            out = raw(texts, Path(tmp), per_tx)
+    return {**out, "rss_mb": peak_rss_mb(), "prepared_mb": prepared}
+
+
+def load_rate(seconds: float) -> dict[str, Any]:
+    """The load benchmark's headless phase on sim:fast, in its own process."""
+    cmd = [sys.executable, str(Path(__file__).with_name("load.py")), "--phase", "headless",
+           "--sim", "--seconds", str(seconds), "--exports", "0",
+           "--producers", str(LOAD_PRODUCERS)]  # fmt: skip
+    r = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    out: dict[str, Any] = json.loads(r.stdout.splitlines()[-1])
+    return out
+
+
+def sub(size: int, mode: str, producers: int, per_tx: int = 0) -> dict[str, Any]:
+    cmd = [sys.executable, __file__, "--one", str(size), mode, "--producers", str(producers),
+           "--per-tx", str(per_tx)]  # fmt: skip
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.exit(f"{mode} at {size:,} failed:\n{r.stderr[-2000:]}")
+    out: dict[str, Any] = json.loads(r.stdout.splitlines()[-1])
+    return out
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--sizes", default="10000,100000,1000000")
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--sizes", default="10000,100000,1000000", help="candidates, comma-separated")
+    ap.add_argument("--producers", type=int, default=PRODUCERS, help="engine producer threads")
+    ap.add_argument("--load-seconds", type=float, default=20.0,
+                    help="length of the sim:fast load run (0: skip it)")  # fmt: skip
     ap.add_argument("--one", nargs=2, metavar=("SIZE", "MODE"), help=argparse.SUPPRESS)
+    ap.add_argument("--per-tx", type=int, default=0, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
-        print(json.dumps(one(int(args.one[0]), args.one[1])))
+        print(json.dumps(one(int(args.one[0]), args.one[1], args.producers, args.per_tx)))
         return
     sizes = [int(s) for s in args.sizes.split(",")]
-    results: dict[tuple[int, str], dict[str, float]] = {}
+    load = load_rate(args.load_seconds) if args.load_seconds > 0 else None
+    results: dict[tuple[int, str], dict[str, Any]] = {}
     for size in sizes:
-        for mode in ("raw", "pipeline"):
-            out = subprocess.run(
-                [sys.executable, __file__, "--one", str(size), mode],
-                capture_output=True, text=True, check=True,
-            )  # fmt: skip
-            results[size, mode] = json.loads(out.stdout)
-    base = results[sizes[0], "pipeline"]["seconds"] / sizes[0]
-    print(f"{'candidates':>11} {'raw/s':>10} {'pipeline/s':>11} {'ratio':>6} {'µs/entry':>9} "
-          f"{'vs first':>8} {'new':>9} {'replies/tx':>10} {'peak RSS MB':>12}")  # fmt: skip
+        e = results[size, "engine"] = sub(size, "engine", args.producers)
+        per_tx = max(1, round(e["candidates"] / e["transactions"]))
+        results[size, "raw"] = sub(size, "raw", args.producers, per_tx)
+
+    def per(size: int, mode: str) -> float:  # µs per candidate
+        r = results[size, mode]
+        return float(r["seconds"] / r["candidates"] * 1e6)
+
+    print(f"engine: Orchestrator.run(), {args.producers} producers, scripted instant replies "
+          f"of {REPLY_LINES} lines; raw: executemany into the same schema, as many rows a "
+          "transaction as the engine's mean")  # fmt: skip
+    print(f"{'candidates':>11} {'engine/s':>9} {'raw/s':>9} {'eng/raw':>7} "
+          f"{'eng µs':>7} {'growth':>6} {'raw µs':>7} {'growth':>6} {'new':>9} "
+          f"{'cand/tx':>7} {'peak RSS':>8} {'replies':>7}")  # fmt: skip
+    first = sizes[0]
     for size in sizes:
-        r, p = results[size, "raw"], results[size, "pipeline"]
-        per = p["seconds"] / size
+        e, r = results[size, "engine"], results[size, "raw"]
         print(
-            f"{size:>11,} {size / r['seconds']:>10,.0f} {size / p['seconds']:>11,.0f} "
-            f"{r['seconds'] / p['seconds']:>6.2f} {per * 1e6:>9.2f} {per / base:>8.2f} "
-            f"{int(p['new']):>9,} {p['replies_per_tx']:>10.1f} {p['rss_mb']:>12.0f}"
+            f"{e['candidates']:>11,} {e['candidates'] / e['seconds']:>9,.0f} "
+            f"{r['candidates'] / r['seconds']:>9,.0f} {r['seconds'] / e['seconds']:>7.2f} "
+            f"{per(size, 'engine'):>7.1f} {per(size, 'engine') / per(first, 'engine'):>6.2f} "
+            f"{per(size, 'raw'):>7.1f} {per(size, 'raw') / per(first, 'raw'):>6.2f} "
+            f"{e['new']:>9,} {e['candidates'] / e['transactions']:>7.0f} "
+            f"{e['rss_mb']:>6.0f}MB {e['prepared_mb']:>5.0f}MB"
         )
+    for size in sizes:
+        e = results[size, "engine"]
+        cpu = ", ".join(f"{k} {v / e['candidates'] * 1e6:.1f}" for k, v in sorted(e["cpu"].items()))
+        print(f"{e['candidates']:>11,}  engine CPU µs per candidate by thread: {cpu} "
+              f"(wall {per(size, 'engine'):.1f})")  # fmt: skip
+    print("  eng µs / raw µs: time per candidate; growth: against the first size's; "
+          "replies: what the prepared replies alone hold of the peak RSS")  # fmt: skip
+
+    print("\ntargets (issue 18):")
+    best = max(results[s, "engine"]["candidates"] / results[s, "engine"]["seconds"] for s in sizes)
+    worst = min(results[s, "engine"]["candidates"] / results[s, "engine"]["seconds"] for s in sizes)
+    if load is not None:
+        peak = load["candidates_per_s_peak"]
+        verdict = "met" if worst >= TARGET_LOAD_MULTIPLE * peak else "NOT MET"
+        print(f"- engine ingest ≥ {TARGET_LOAD_MULTIPLE}× the load benchmark's highest candidate "
+              f"rate ({LOAD_PRODUCERS} producers on sim:fast, {load['seconds']} s: peak "
+              f"{peak:,}/s over 5 s, mean {load['candidates_per_s']:,}/s): "
+              f"{worst / peak:.1f}× at the slowest size, {best / peak:.1f}× at the fastest "
+              f"— {verdict}")  # fmt: skip
+    last = sizes[-1]
+    if last != first:
+        ge = per(last, "engine") / per(first, "engine")
+        gr = per(last, "raw") / per(first, "raw")
+        verdict = "met" if ge <= gr else "NOT MET"
+        print(f"- per-candidate cost growth {first:,} → {last:,}: engine ×{ge:.2f}, "
+              f"raw SQLite ×{gr:.2f} (engine ≤ raw) — {verdict}")  # fmt: skip
+    if last >= 1_000_000:
+        rss = results[last, "engine"]["rss_mb"]
+        verdict = "met" if rss <= TARGET_RSS_MB else "NOT MET"
+        print(f"- peak RSS at {last:,}: {rss:.0f} MB (≤ {TARGET_RSS_MB} MB) — {verdict}")
+    else:
+        print(f"- peak RSS at 1M: not measured (largest size {last:,})")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,10 @@ the store's, the event loop's and what the front end adds).
    app's entries/s and peak RSS. The key goes in as a terminal's would (the driver's message),
    and the time runs until the table's cursor has moved. `--phase tui --sim` runs it on
    `sim:fast` instead: 64 producers at an LLM's pace, for the latency a real run sees.
+
+`--phase headless --sim --seconds 20` runs the headless phase on `sim:fast` for 20 s: the
+candidate rate 64 producers at an LLM's pace hand to the ingest (`candidates_per_s_peak`, the
+highest over 5 s windows; benchmarks/ingest.py holds its own rate against it).
 """
 
 from __future__ import annotations
@@ -110,13 +114,26 @@ class Exports:
             pass
 
 
-async def headless(producers: int, entries: int, exports: int, tmp: Path) -> dict[str, object]:
+async def headless(
+    producers: int, entries: int, exports: int, tmp: Path, sim: bool = False,
+    seconds: float | None = None,
+) -> dict[str, object]:  # fmt: skip
     db = tmp / "load.db"
     store = await Store.open(db)
     output = OutputFile(tmp / "out.txt")
-    settings = RunSettings("Stars", [ARM], producers=producers,
-                           limits=Limits(max_unique=entries))  # fmt: skip
-    orc = Orchestrator(settings, store, {ARM.label: Instant()}, output)  # type: ignore[dict-item]
+    limits = Limits(max_unique=entries, duration_s=seconds)
+    if sim:
+        from igentai_tui.common.clock import Clock
+        from igentai_tui.providers import make_provider
+
+        arm = Arm("sim", "fast")
+        provider = make_provider("sim", "fast", seed=1, clock=Clock())
+        settings = RunSettings("Stars (sim:200000)", [arm], producers=producers, limits=limits)
+    else:
+        arm, provider = ARM, Instant()
+        settings = RunSettings("Stars", [arm], producers=producers, limits=limits)
+    orc = Orchestrator(settings, store, {arm.label: provider}, output)
+    returned: list[tuple[float, int]] = []  # (seconds, candidates handed over so far)
     ex = Exports(db)
     samples: list[tuple[int, float]] = []
     marks = iter(range(entries // 10, entries + 1, entries // 10))
@@ -130,6 +147,7 @@ async def headless(producers: int, entries: int, exports: int, tmp: Path) -> dic
             t0 = time.perf_counter()
             await asyncio.sleep(0.05)
             loop_lag.append(time.perf_counter() - t0 - 0.05)
+            returned.append((time.perf_counter() - started, orc.metrics.total.returned))
             unique = orc.metrics.unique
             while next_mark is not None and unique >= next_mark:
                 samples.append((next_mark, rss_mb()))
@@ -140,10 +158,11 @@ async def headless(producers: int, entries: int, exports: int, tmp: Path) -> dic
 
     watcher = asyncio.create_task(watch())
     threads = PeakThreads()
-    t0 = time.perf_counter()
+    t0 = started = time.perf_counter()
     result = await orc.run()
     elapsed = time.perf_counter() - t0
     watcher.cancel()
+    candidates = result.snapshot.total.returned
     output.close()
     await store.close()
     ex.wait()
@@ -152,6 +171,9 @@ async def headless(producers: int, entries: int, exports: int, tmp: Path) -> dic
         "requests": result.snapshot.total.requests,
         "seconds": round(elapsed, 1),
         "entries_per_s": round(result.snapshot.unique / elapsed),
+        "candidates": candidates,
+        "candidates_per_s": round(candidates / elapsed),
+        "candidates_per_s_peak": round(peak_rate(returned, 5.0)),
         "rss_mb_by_entries": [(n, round(mb)) for n, mb in samples],
         "peak_rss_mb": round(peak_rss_mb()),
         "peak_threads": threads.stop(),
@@ -161,6 +183,17 @@ async def headless(producers: int, entries: int, exports: int, tmp: Path) -> dic
         },
         "exports": ex.results,
     }
+
+
+def peak_rate(samples: list[tuple[float, int]], window: float) -> float:
+    """The highest rate over `window` seconds in (seconds, running total) samples."""
+    best, j = 0.0, 0
+    for t, n in samples:
+        while samples[j][0] < t - window:
+            j += 1
+        if t - samples[j][0] >= window * 0.8:
+            best = max(best, (n - samples[j][1]) / (t - samples[j][0]))
+    return best
 
 
 async def tui(producers: int, entries: int, tmp: Path, sim: bool = False) -> dict[str, object]:
@@ -233,13 +266,17 @@ def main() -> None:
     ap.add_argument(
         "--sim",
         action="store_true",
-        help="tui phase on sim:fast (an LLM's pace) instead of the instant provider",
+        help="run on sim:fast (an LLM's pace) instead of the instant provider",
     )
+    ap.add_argument("--seconds", type=float, help="stop after this long (with --sim)")
     args = ap.parse_args()
     if args.phase:
         with tempfile.TemporaryDirectory() as tmp:
             if args.phase == "headless":
-                out = asyncio.run(headless(args.producers, args.entries, args.exports, Path(tmp)))
+                run = headless(
+                    args.producers, args.entries, args.exports, Path(tmp), args.sim, args.seconds
+                )
+                out = asyncio.run(run)
             else:
                 out = asyncio.run(tui(args.producers, args.entries, Path(tmp), args.sim))
         print(json.dumps(out))

@@ -76,11 +76,14 @@ class Settling(PartitionTree):
         how often answers named each) times what its subtopics found on average."""
         gain = self._gain()
         total = 0.0
+        means: dict[str | None, float] = {}  # parent -> its children's mean: once a parent
         for p in self._by_status["active"].values():
             if p.requests:
                 total += min(p.unseen(), 2.0 * p.distinct) * p.real_share
             else:
-                total += self._sibling_mean(p)
+                if p.parent not in means:
+                    means[p.parent] = self._sibling_mean(p)
+                total += means[p.parent]
         for p in self._by_status[SPLIT_PENDING].values():
             total += gain * p.found
         for p in self._by_status["retired"].values():
