@@ -41,16 +41,22 @@ class KeyedTable(DataTable[Text]):
                 self.add_row(*cells, key=key)
             if rows:
                 self.move_cursor(row=min(keep, len(rows) - 1), animate=False)
-            return
-        col_keys = [c[0] for c in self.COLUMNS]
-        for key, cells in rows:
-            if key in current:
-                old = self.get_row(key)
-                for col, old_cell, cell in zip(col_keys, old, cells, strict=True):
-                    if not _same(old_cell, cell):
-                        self.update_cell(key, col, cell, update_width=True)
-            else:
-                self.add_row(*cells, key=key)
+        else:
+            col_keys = [c[0] for c in self.COLUMNS]
+            for key, cells in rows:
+                if key in current:
+                    old = self.get_row(key)
+                    for col, old_cell, cell in zip(col_keys, old, cells, strict=True):
+                        if not _same(old_cell, cell):
+                            self.update_cell(key, col, cell, update_width=True)
+                else:
+                    self.add_row(*cells, key=key)
+        # A DataTable measures new and changed cells when it is next idle, only ever widening a
+        # column when rows are added, and may draw before that: columns are fitted here, now,
+        # and the table sent a message so that it is idle after (its scrollable size).
+        for i, column in enumerate(self.ordered_columns):
+            column.content_width = max([column.label.cell_len, *(c[i].cell_len for _, c in rows)])
+        self.call_later(self.refresh)
 
 
 def cell(value: str, style: str = "", right: bool = True) -> Text:
