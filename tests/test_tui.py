@@ -293,6 +293,11 @@ async def test_s_stops_cleanly_and_the_app_stays(tmp_path: Path) -> None:
         for action in ("pause_all", "add", "add_on", "remove", "stop"):
             assert not screen.check_action(action, ())
         assert "STOPPED" in terminal_output(app)[1]
+        # The notice the stop posted while it checked what was pending is not said again.
+        app.model(Notice("stopped by user: checking the entries", "information"))
+        screen.refresh_panels()
+        await pilot.pause()
+        assert terminal_output(app)[1].count("stopped by user") == 1
         assert output_lines(tmp_path / "out.txt") == db_entries(tmp_path)
         await pilot.press("q")  # no run going: no question
         await until(pilot, lambda: app.return_code is not None)
