@@ -87,6 +87,9 @@ def test_forms_text_is_the_best_form() -> None:
     assert F("Notre-Dame.").text == "Notre-Dame"
     assert F("Apple Inc.").text == "Apple Inc."
     assert F("Washington, D.C.").text == "Washington, D.C."
+    # A bracketed number tells works apart: kept in the text and the key.
+    assert F("King Kong (1933)") == Forms("King Kong (1933)", "king kong 1933", "1933 king kong")
+    assert F("King Kong (1933)").key != F("King Kong (2005)").key
 
 
 def test_forms_rejects_empty_and_too_long() -> None:

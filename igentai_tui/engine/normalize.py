@@ -82,8 +82,14 @@ def _cut(text: str, pattern: re.Pattern[str], *, lower_only: bool) -> str:
     return text
 
 
+# A bracketed number tells works apart ("King Kong (1933)", "King Kong (2005)"): it is kept, and
+# "The Godfather (1972)" / "The Godfather" becomes a question for the verifier (variants.py).
+_NUMBER_GROUP = re.compile(r"[(\[]\d{1,4}s?[)\]]")
+
+
 def _without_trailing_group(text: str) -> str:
-    """`text` without a final bracketed group ("Louvre (Paris)" -> "Louvre"), if text remains."""
+    """`text` without a final bracketed group ("Louvre (Paris)" -> "Louvre"), if text remains
+    and the group is not a number ("King Kong (1933)" is kept)."""
     depth = 0
     for i in range(len(text) - 1, -1, -1):
         ch = text[i]
@@ -92,6 +98,8 @@ def _without_trailing_group(text: str) -> str:
         elif ch in _OPENERS:
             depth -= 1
             if depth == 0:
+                if _NUMBER_GROUP.fullmatch(text, i):
+                    return text
                 return text[:i].rstrip() or text
     return text
 
