@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import io
+import html
 import json
+import re
 import sqlite3
 import threading
 import time
@@ -13,7 +14,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from rich.console import Console
 from test_headless import run_then_close_its_terminal
 
 from igentai_tui.engine.events import FoundEntry, NewEntries, Notice
@@ -120,21 +120,19 @@ async def finish(pilot: object, app: IgentaiApp) -> None:
     await until(pilot, lambda: app.run_closed)
 
 
+_SVG_TEXT = re.compile(r'<text [^>]*?x="([\d.]+)" y="([\d.]+)"[^>]*>(.*?)</text>', re.S)
+
+
 def terminal_output(app: IgentaiApp) -> tuple[str, str]:
-    """What Textual would write to the terminal for the current screen, and its plain text."""
-    width, height = app.size
-    console = Console(
-        width=width,
-        height=height,
-        file=io.StringIO(),
-        force_terminal=True,
-        color_system="truecolor",
-        record=True,
-        legacy_windows=False,
-    )
-    update = app.screen._compositor.render_update(full=True)
-    console.print(update)
-    return console.file.getvalue(), console.export_text()  # type: ignore[attr-defined]
+    """The current screen as Textual's public screenshot gives it (an SVG holding every
+    character the screen's cells hold, control characters included), and its plain text,
+    a line per row."""
+    svg = app.export_screenshot()
+    rows: dict[float, list[tuple[float, str]]] = {}
+    for x, y, text in _SVG_TEXT.findall(svg):
+        rows.setdefault(float(y), []).append((float(x), html.unescape(text)))
+    lines = ("".join(t for _, t in sorted(row)) for _, row in sorted(rows.items()))
+    return svg, "\n".join(lines).replace("\xa0", " ")
 
 
 def footer_labels(app: IgentaiApp) -> set[str]:
