@@ -77,9 +77,10 @@ def test_runs_json_matches_the_db(db: Path, capsys: pytest.CaptureFixture[str]) 
                   "'verify%'")[0]  # fmt: skip
     assert checks >= 1 and runs[0]["requests"] == 6 + checks
     assert runs[0]["status"] == "completed"
-    assert runs[0]["confirmed"] + runs[0]["pending"] + runs[0]["rejected"] + runs[0][
-        "merged"
-    ] == runs[0]["entries"]
+    assert (
+        runs[0]["confirmed"] + runs[0]["pending"] + runs[0]["rejected"] + runs[0]["merged"]
+        == runs[0]["entries"]
+    )
     code, out, _ = run(capsys, "runs", "--db", str(db))
     assert code == 0 and runs[0]["id"] in out and "Paris attractions" in out
 
@@ -320,7 +321,7 @@ def _as_reader(tmp: Path, how: str) -> list[str]:
             else []
         )
     elif os.geteuid() == 0:
-        bind = f"mount --bind {tmp} {tmp} && mount -o remount,ro,bind {tmp} && exec \"$@\""
+        bind = f'mount --bind {tmp} {tmp} && mount -o remount,ro,bind {tmp} && exec "$@"'
         prefix = ["unshare", "--mount", "sh", "-c", bind, "sh"]
     else:
         pytest.skip("a read-only bind mount needs root")

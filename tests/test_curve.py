@@ -27,8 +27,9 @@ def run_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
         del os.environ[k]
     try:
         for topic in ("Paris attractions", "Board games"):
-            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(
-                io.StringIO()
+            with (
+                contextlib.redirect_stdout(io.StringIO()),
+                contextlib.redirect_stderr(io.StringIO()),
             ):
                 code = main(["--headless", topic, "--providers", "sim:instant", "-n", "3",
                              "--max-requests", "25", "--seed", "2", "--db", str(db), "-o",
@@ -69,8 +70,12 @@ def test_the_curve_is_the_calls_table_summed(run_db: Path) -> None:
     ).fetchall())  # fmt: skip
     steps = [b - a for a, b in zip([0, *curve.y], curve.y, strict=False)]
     assert steps == [by_call.get(cid, 0) for cid, _, _ in calls]
-    verify = {cid for (cid,) in con.execute(
-        "SELECT id FROM calls WHERE run_id = ? AND prompt_version = 'verify-v1'", (run_id,))}
+    verify = {
+        cid
+        for (cid,) in con.execute(
+            "SELECT id FROM calls WHERE run_id = ? AND prompt_version = 'verify-v1'", (run_id,)
+        )
+    }
     assert sum(s for s, (cid, _, _) in zip(steps, calls, strict=True) if cid in verify) > 0
     time = discovery(con, run_id, "time")
     assert time.x == sorted(time.x) and time.y == curve.y

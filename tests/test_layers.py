@@ -24,7 +24,15 @@ LAYERS = ("common", "providers", "engine", "store", "tui")
 # Top-level modules that drive the engine (the command line, the front ends and what only they
 # share): no package below tui/ imports them.
 FRONT = (
-    "cli", "commands", "exits", "export", "headless", "history", "request", "runner", "stats",
+    "cli",
+    "commands",
+    "exits",
+    "export",
+    "headless",
+    "history",
+    "request",
+    "runner",
+    "stats",
 )
 
 Graph = dict[str, dict[str, str]]  # module -> {imported module: "file:line" of the import}

@@ -78,7 +78,8 @@ def test_a_version_after_at_is_part_of_the_model() -> None:
         ("openai", "org/model@v2@http://127.0.0.1:1/v1")
     ]
     assert split_model("org/model@v2@http://127.0.0.1:1/v1") == (
-        "org/model@v2", "http://127.0.0.1:1/v1"
+        "org/model@v2",
+        "http://127.0.0.1:1/v1",
     )
 
 

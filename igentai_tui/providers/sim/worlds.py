@@ -175,9 +175,7 @@ class _Builder:
         world = self.region_name()
         kinds = rng.sample(_ADMIN, rng.randint(4, 10))
         kind_weight = sorted((rng.paretovariate(1.2) for _ in kinds), reverse=True)
-        kind_groups = [
-            self.group(f"{k}s", facet=1, aka=(f"{k}s of {world}",)) for k in kinds
-        ]
+        kind_groups = [self.group(f"{k}s", facet=1, aka=(f"{k}s of {world}",)) for k in kinds]
         rows = []
         for _ in range(rng.randint(4, 7)):
             continent = self.group(self.region_name())

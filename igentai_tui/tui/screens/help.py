@@ -19,8 +19,11 @@ KEYS = (
     ("A", "add a producer on a provider you choose"),
     ("d", "remove the selected producer (it finishes its request first)"),
     ("s", "stop the run cleanly: what is pending is checked, everything found is stored"),
-    ("c", "the chart: new entries per 5 s, then the discovery curve (confirmed entries against "
-          "tokens, cost, time; the line is the estimated total)"),
+    (
+        "c",
+        "the chart: new entries per 5 s, then the discovery curve (confirmed entries against "
+        "tokens, cost, time; the line is the estimated total)",
+    ),
     ("e", "export the run's entries (txt, csv, jsonl, md)"),
     ("q", "quit (asks first while a run is going, then stops it cleanly)"),
     ("ctrl+p", "command palette: every command by name, and themes"),
