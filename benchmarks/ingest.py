@@ -34,7 +34,6 @@ import asyncio
 import json
 import os
 import random
-import resource
 import sqlite3
 import subprocess
 import sys
@@ -45,6 +44,9 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from load import peak_rss_mb, rss_mb  # the load benchmark's readings
 
 from igentai_tui.engine.normalize import forms
 from igentai_tui.engine.orchestrator import Arm, Limits, Orchestrator, RunSettings
@@ -99,18 +101,6 @@ def replies(total: int, seed: int = 1) -> list[str]:
         "\n".join(f"{j + 1}. {x}" for j, x in enumerate(lines[i : i + REPLY_LINES]))
         for i in range(0, total, REPLY_LINES)
     ]
-
-
-def rss_mb() -> float:
-    """The current resident set size, in MB."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 class ThreadCPU:
