@@ -109,6 +109,20 @@ async def test_duplicates_within_one_transaction(store: Store) -> None:
     assert first_calls == {"Louvre": 1, "Pantheon": 1, "Sainte-Chapelle": 2}
 
 
+async def test_the_database_refuses_a_second_entry_with_a_key(store: Store) -> None:
+    rid = await run_id(store)
+    await store.record(rid, [Batch(call(), [F("Louvre")])])
+    con = sqlite3.connect(store.path)
+    try:
+        with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
+            con.execute(
+                "INSERT INTO entries (run_id, key, loose, text, first_seen) "
+                f"VALUES ({rid}, 'louvre', 'louvre', 'LOUVRE', 'now')"
+            )
+    finally:
+        con.close()
+
+
 async def test_runs_are_separate(store: Store) -> None:
     a, b = await run_id(store), await run_id(store)
     await store.record(a, [Batch(call(), [F("Louvre")])])
@@ -258,6 +272,11 @@ async def test_a_database_of_every_earlier_version_opens_and_migrates(
             "INSERT INTO entries (run_id, key, loose, text, first_seen) "
             "VALUES (1, 'louvre', 'louvre', 'Louvre', '2026-01-01T00:00:00.000Z')"
         )
+        if version >= 6:  # a merge: a reference from entries to entries
+            con.execute(
+                "INSERT INTO entries (run_id, key, loose, text, first_seen, status, merged_into) "
+                "VALUES (1, 'louvre m', 'louvre m', 'Louvre M', 'now', 'merged', 1)"
+            )
         con.close()
     s = await Store.open(old)
     if version:

@@ -3,7 +3,7 @@ the store's connection thread (`Store.record`, `Store.decide`).
 
 A candidate is a duplicate when an entry of the run has its `loose` signature (exact when the
 keys are equal too, a variant otherwise); duplicates bump `times_proposed`. The UNIQUE index on
-(run_id, key) has the last word.
+(run_id, loose, key) has the last word (unique exactly as the key is: `loose` is the key's).
 """
 
 from __future__ import annotations
@@ -128,7 +128,7 @@ def _store_batches(
 
     _write_calls(db, run_id, batches, outcomes, pending)
 
-    # Insert the new entries; the UNIQUE key index has the last word.
+    # Insert the new entries; the UNIQUE index has the last word.
     now = utc_iso()
     params: list[Any] = []
     for f, i, added in pending.values():
@@ -144,7 +144,7 @@ def _store_batches(
         for eid, key in db.execute(
             "INSERT INTO entries (run_id, key, loose, text, partition, first_call_id, "
             "first_producer, first_provider, first_model, first_seen, times_proposed, status) "
-            f"VALUES {marks} ON CONFLICT (run_id, key) DO NOTHING RETURNING id, key",
+            f"VALUES {marks} ON CONFLICT (run_id, loose, key) DO NOTHING RETURNING id, key",
             chunk,
         ):
             inserted[key] = eid

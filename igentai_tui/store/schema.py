@@ -168,6 +168,39 @@ MIGRATIONS: list[Migration] = [
         "runs: the estimated number of real entries when the run last ended",
         ("ALTER TABLE runs ADD COLUMN estimated_total REAL",),
     ),
+    Migration(
+        # loose is a function of key, so (run_id, loose, key) is unique exactly when
+        # (run_id, key) is: one index where there were two, a random page less per new entry.
+        "entries: one unique index on (run_id, loose, key) for lookups and uniqueness",
+        (
+            """
+            CREATE TABLE entries_new (
+                id INTEGER PRIMARY KEY,
+                run_id INTEGER NOT NULL REFERENCES runs(id),
+                key TEXT NOT NULL,
+                loose TEXT NOT NULL,
+                text TEXT NOT NULL,
+                partition TEXT,
+                first_call_id INTEGER REFERENCES calls(id),
+                first_producer INTEGER,
+                first_provider TEXT,
+                first_model TEXT,
+                first_seen TEXT NOT NULL,
+                times_proposed INTEGER NOT NULL DEFAULT 1,
+                status TEXT NOT NULL DEFAULT 'confirmed',
+                decided_call_id INTEGER REFERENCES calls(id),
+                merged_into INTEGER REFERENCES entries_new(id)  -- renamed with the table
+            )
+            """,
+            "INSERT INTO entries_new SELECT id, run_id, key, loose, text, partition, "
+            "first_call_id, first_producer, first_provider, first_model, first_seen, "
+            "times_proposed, status, decided_call_id, merged_into FROM entries",
+            "DROP TABLE entries",
+            "ALTER TABLE entries_new RENAME TO entries",
+            "CREATE UNIQUE INDEX entries_key ON entries(run_id, loose, key)",
+            "CREATE INDEX entries_status ON entries(run_id, status, id)",
+        ),
+    ),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
