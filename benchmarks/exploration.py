@@ -79,6 +79,7 @@ class Result:
     verify_share: float = 0.0  # share of tokens spent on verification requests
     estimate: float | None = None  # the run's completeness estimate at the stop
     pending: int = 0
+    held_real: float = 0.0  # of the world, by the real entries still pending at the stop
     rejected_real: float = 0.0  # share of the real entries found that were rejected
     naive_coverage: float = 0.0  # the naive loop's coverage at igentai's token count
     naive_stop: str = ""
@@ -197,6 +198,7 @@ def measure(
     shown_at: dict[int, list[int | None]] = {}
     real_found: set[int] = set()
     real_rejected: set[int] = set()
+    real_pending: set[int] = set()
     for text, first, decided, status in entries:
         i = universe.lookup(text)
         if status == "confirmed":
@@ -205,6 +207,8 @@ def measure(
             real_found.add(i)
             if status == "rejected":
                 real_rejected.add(i)
+            elif status == "pending":
+                real_pending.add(i)
     covered: set[int] = set()
     verify = 0
     for call_id, tokens, version in calls:
@@ -237,6 +241,7 @@ def measure(
     cov = result.snapshot.coverage
     out.estimate = cov.completeness
     out.pending = sum(1 for e in entries if e[3] == "pending")
+    out.held_real = len(real_pending - seen) / size
     out.rejected_real = len(real_rejected) / len(real_found) if real_found else 0.0
     out.naive_coverage, out.naive_stop = naive(topic, out.tokens, params, seed)
     per_entry = statistics.mean(estimate_tokens(e.name + "\n") for e in universe.entries)
@@ -298,6 +303,8 @@ def summary(results: list[Result]) -> None:
          "{:.2f}")  # fmt: skip
     line("invented share of output.txt", [r.invented for r in results], "max")
     line("leaks (one entry twice)", [r.leaks for r in results], "max")
+    line("real entries found, in any state", [r.found for r in results], "min")
+    line("... of them still pending at the stop (held)", [r.held_real for r in results], "max")
     line("real entries rejected", [r.rejected_real for r in results], "max")
     line("verification tokens", [r.verify_share for r in results], "max")
     errs = [abs(r.estimate - r.coverage) for r in results if r.estimate is not None]
