@@ -78,6 +78,8 @@ class Orchestrator(Ingesting):
                 state.states,
             )
             self.partitions.restore(state.partitions, state.seen)
+            for name, checked, rejected, merged in state.verdicts:  # how real each partition
+                self.partitions.verified(name, checked, rejected, merged)  # was found to be
             self.verifier.restore(await self.store.pending_entries(resume.id))
             self.verifier.confirmed = self.metrics.confirmed
             self.metrics.asked = state.requests - state.checks

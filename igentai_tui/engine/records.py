@@ -142,3 +142,5 @@ class RunState:
     seen: list[tuple[str, str, str, int]]  # (partition, text, loose, times proposed)
     states: list[tuple[str, int]] = field(default_factory=list)  # (status, entries)
     checks: int = 0  # verification requests among `requests`
+    # (partition, entries verification decided, of them rejected, of them merged)
+    verdicts: list[tuple[str | None, int, int, int]] = field(default_factory=list)

@@ -290,6 +290,7 @@ class Verifier:
         """Pending entries of a resumed run: (id, text, partition, arm)."""
         for eid, text, partition, arm in entries:
             e = Pending(eid, text, partition, {arm}, 0, 0, arm)
+            e.parts.add(partition)
             self.pending[eid] = e
             self._queue[eid] = e
             self._texts[eid] = text

@@ -24,7 +24,9 @@ from igentai_tui.engine.records import (
     IN_FLIGHT,
     INTERRUPTED,
     INTERRUPTED_MESSAGE,
+    MERGED,
     PENDING,
+    REJECTED,
     Batch,
     BatchOutcome,
     CallRecord,
@@ -263,12 +265,19 @@ class Store:
             "SELECT count(*) FROM calls WHERE run_id = ? AND prompt_version LIKE 'verify%'",
             (run_id,),
         )
+        verdicts = await c._fetchall(
+            "SELECT e.partition, count(*), sum(e.status = ?), sum(e.status = ?) FROM entries e "
+            "JOIN calls c ON c.id = e.decided_call_id WHERE e.run_id = ? "
+            "AND c.prompt_version LIKE 'verify%' GROUP BY e.partition",
+            (REJECTED, MERGED, run_id),
+        )
         requests, tin, tout, cost = next(iter(rows))
         return RunState(
             freq, requests, tin, tout, cost, [PartitionRow(*r) for r in parts],
             [tuple(r) for r in seen],
             [tuple(r) for r in states],
             next(iter(checks))[0],
+            [tuple(r) for r in verdicts],
         )  # fmt: skip
 
     async def idle_since(self, run_id: int) -> str | None:
