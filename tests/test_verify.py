@@ -4,10 +4,16 @@ verdicts: no provider, no database."""
 from __future__ import annotations
 
 from igentai_tui.engine import verify as V
-from igentai_tui.engine.normalize import forms
+from igentai_tui.engine.normalize import Forms, forms
 from igentai_tui.engine.prompts import parse_verdict, verify_prompt
 from igentai_tui.engine.variants import LEARN, Variants, affixed
 from igentai_tui.engine.verify import Verifier
+
+
+def F(text: str) -> Forms:
+    f = forms(text)
+    assert f is not None
+    return f
 
 
 def add(v: Verifier, first: int, texts: list[str], arm: str = "a:m", part: str | None = None):
@@ -90,6 +96,25 @@ def test_an_entry_vouched_for_by_nothing_from_a_mostly_invented_partition_is_hel
     assert not out and v.held == 2 and v.waiting == 0  # held: not waited for
     out = v.hit(1, "a:m", "another partition")
     assert [e.id for e in out.confirmed] == [1]
+
+
+def test_a_resumed_run_asks_about_variants_of_what_it_had_found() -> None:
+    v = Verifier()
+    f, g = F("Harare"), F("Harare Province")
+    v.restore(
+        pending=[(2, g.text, g.key, "Zimbabwe", "a:m")],  # waiting, with its pair
+        confirmed=[(1, f.key, f.text)],
+    )
+    add(v, 3, ["Province of Harare"])  # new after the resume
+    check = v.take("b:m")
+    assert check is not None and [e.id for e in check.entries] == [2, 3]
+    assert [(pair.variant, a, b) for pair, a, b in check.pairs] == [
+        (2, "Harare Province", "Harare"),
+        (3, "Province of Harare", "Harare"),
+        (3, "Province of Harare", "Harare Province"),
+    ]
+    out = v.verdict(check, doubted=set(), same={0, 1})
+    assert [(e.id, into) for e, into in out.merged] == [(2, 1), (3, 1)]
 
 
 def test_unreadable_replies_turn_verification_off_and_confirm_what_waits() -> None:

@@ -31,6 +31,7 @@ from igentai_tui.engine.settings import Arm, Limits, RunResult, RunSettings
 from igentai_tui.engine.state import Spawn, spawn_thread
 from igentai_tui.engine.stopping import EXHAUSTED_NOTICE
 from igentai_tui.engine.storage import OutputError
+from igentai_tui.engine.variants import MAX_INDEXED
 from igentai_tui.engine.words import count
 from igentai_tui.providers.base import ProviderError
 
@@ -80,7 +81,10 @@ class Orchestrator(Ingesting):
             self.partitions.restore(state.partitions, state.seen)
             for name, checked, rejected, merged in state.verdicts:  # how real each partition
                 self.partitions.verified(name, checked, rejected, merged)  # was found to be
-            self.verifier.restore(await self.store.pending_entries(resume.id))
+            self.verifier.restore(
+                await self.store.pending_entries(resume.id),
+                await self.store.confirmed_keys(resume.id, MAX_INDEXED),
+            )
             self.verifier.confirmed = self.metrics.confirmed
             self.metrics.asked = state.requests - state.checks
             gap = f" after {span(self.clock.now() - parse_utc(idle))} idle" if idle else ""

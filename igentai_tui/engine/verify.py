@@ -286,11 +286,22 @@ class Verifier:
         self._queue.pop(e.id, None)
         self._held.discard(e.id)
 
-    def restore(self, entries: Iterable[tuple[int, str, str | None, str]]) -> None:
-        """Pending entries of a resumed run: (id, text, partition, arm)."""
-        for eid, text, partition, arm in entries:
+    def restore(
+        self,
+        pending: Iterable[tuple[int, str, str, str | None, str]],
+        confirmed: Iterable[tuple[int, str, str]] = (),
+    ) -> None:
+        """A resumed run: its confirmed entries (id, key, text), so that variants of them are
+        asked about again, then its pending entries (id, text, key, partition, arm), each
+        with the pairs it makes (what earlier answers taught about affixes is not kept: those
+        pairs are asked again)."""
+        for eid, key, text in confirmed:
+            self.variants.add(eid, key)
+            self._texts[eid] = text
+        for eid, text, key, partition, arm in pending:
             e = Pending(eid, text, partition, {arm}, 0, 0, arm)
             e.parts.add(partition)
+            e.pairs = self.variants.add(eid, key)[:3]
             self.pending[eid] = e
             self._queue[eid] = e
             self._texts[eid] = text

@@ -359,12 +359,20 @@ class Store:
         variant), in one transaction."""
         await self._call(ingest.decide, run_id, verdicts, call_id)
 
-    async def pending_entries(self, run_id: int) -> list[tuple[int, str, str | None, str]]:
-        """The run's pending entries (id, text, partition, provider:model), oldest first."""
+    async def pending_entries(self, run_id: int) -> list[tuple[int, str, str, str | None, str]]:
+        """The run's pending entries (id, text, key, partition, provider:model), oldest first."""
         rows = await self._fetchall(
-            "SELECT id, text, partition, first_provider || ':' || first_model FROM entries "
+            "SELECT id, text, key, partition, first_provider || ':' || first_model FROM entries "
             "WHERE run_id = ? AND status = ? ORDER BY id",
             (run_id, PENDING),
+        )
+        return [tuple(r) for r in rows]
+
+    async def confirmed_keys(self, run_id: int, limit: int) -> list[tuple[int, str, str]]:
+        """The run's first `limit` confirmed entries (id, key, text), oldest first."""
+        rows = await self._fetchall(
+            "SELECT id, key, text FROM entries WHERE run_id = ? AND status = ? ORDER BY id LIMIT ?",
+            (run_id, CONFIRMED, limit),
         )
         return [tuple(r) for r in rows]
 
