@@ -87,6 +87,8 @@ class Orchestrator(Ingesting):
             )
             self.verifier.confirmed = self.metrics.confirmed
             self.metrics.asked = state.requests - state.checks
+            tokens = state.input_tokens + state.output_tokens
+            self._marginal.restore(state.requests, tokens, self.metrics.confirmed)
             gap = f" after {span(self.clock.now() - parse_utc(idle))} idle" if idle else ""
             found = sum(n for _, n in state.proposal_counts)
             self._publish(Notice(f"resumed{gap}: {count(found, 'entry')} so far", "information"))

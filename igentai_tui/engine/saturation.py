@@ -48,10 +48,15 @@ class Marginal:
             self._recent_tokens -= t
             self._recent_found -= f
 
+    def restore(self, calls: int, tokens: int, found: float) -> None:
+        """Continue a stored run: its requests, tokens and real entries make the average the
+        resumed session's last stretch is compared with."""
+        self.calls, self.tokens, self.found = calls, tokens, found
+
     def ratio(self) -> float | None:
         """Tokens per new entry over the last stretch, over the run's average (None before
-        there is a run to compare with)."""
-        if self.calls < 2 * self.min_calls or not self.found:
+        there is a run to compare with, or a stretch of `min_calls` requests)."""
+        if self.calls < 2 * self.min_calls or not self.found or len(self._recent) < self.min_calls:
             return None
         average = self.tokens / self.found
         if not self._recent_found:
