@@ -292,7 +292,7 @@ async def test_s_stops_cleanly_and_the_app_stays(tmp_path: Path) -> None:
             assert not screen.check_action(action, ())
         assert "STOPPED" in terminal_output(app)[1]
         # The notice the stop posted while it checked what was pending is not said again.
-        app.model(Notice("stopped by user: checking the entries", "information"))
+        app.model(Notice("stopped by user: checking the entries", "information", until_end=True))
         screen.refresh_panels()
         await pilot.pause()
         assert terminal_output(app)[1].count("stopped by user") == 1

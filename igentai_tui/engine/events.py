@@ -67,6 +67,8 @@ class Notice:
 
     message: str
     level: str = "warning"
+    until_end: bool = False  # progress towards the end ("checking the entries…"): stale once
+    # the run has ended
 
 
 @dataclass(frozen=True, slots=True)

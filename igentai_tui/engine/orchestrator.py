@@ -79,8 +79,8 @@ class Orchestrator(Ingesting):
                 state.states,
             )
             self.partitions.restore(state.partitions, state.seen)
-            for name, checked, rejected, merged in state.verdicts:  # how real each partition
-                self.partitions.verified(name, checked, rejected, merged)  # was found to be
+            for verdicts in state.verdicts:  # how real each partition was found to be
+                self.partitions.verified(*verdicts)
             self.verifier.restore(
                 await self.store.pending_entries(resume.id),
                 await self.store.confirmed_keys(resume.id, MAX_INDEXED),

@@ -34,7 +34,9 @@ class Stopping(RunState):
             self._cond.notify_all()
             if self._finished():
                 return
-        self._post(Notice(f"{reason}: checking the entries found before stopping", "information"))
+        self._post(
+            Notice(f"{reason}: checking the entries found before stopping", "information", True)
+        )
 
     def _finished(self) -> bool:
         """While finishing (under the lock): stop once nothing is left to check, or the time

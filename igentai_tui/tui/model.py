@@ -177,4 +177,6 @@ class RunModel:
 
     @property
     def last_notice(self) -> Notice | None:
-        return self.notices[-1] if self.notices else None
+        """The newest notice, unless it told of the run's end and the run has ended."""
+        notice = self.notices[-1] if self.notices else None
+        return None if notice is not None and notice.until_end and self.ended else notice

@@ -227,10 +227,9 @@ class RunScreen(Screen[None]):
         self.query_one(RecentEntries).show(model.recent, self._colors, len(arms) > 1)
         self.query_one("#recent").border_subtitle = f"{model.found:,} found"
         self.query_one(ProvidersTable).show(snap, arms, per_arm, self._colors)
-        notice = model.last_notice
-        if notice is not None and model.ended and notice.message.startswith(model.ended.reason):
-            notice = None  # "stopped by user: checking the entries…" said again after the end
-        self.query_one(StatusLine).show(word, style, notice, self._hint(), self._warnings(rows))
+        self.query_one(StatusLine).show(
+            word, style, model.last_notice, self._hint(), self._warnings(rows)
+        )
 
     def _hint(self) -> str:
         ended = self.model.ended
