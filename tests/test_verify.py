@@ -6,7 +6,7 @@ from __future__ import annotations
 from igentai_tui.engine import verify as V
 from igentai_tui.engine.normalize import Forms, forms
 from igentai_tui.engine.prompts import parse_verdict, verify_prompt
-from igentai_tui.engine.variants import LEARN, Variants, affixed
+from igentai_tui.engine.variants import CORE_MAX, LEARN, Variants, affixed
 from igentai_tui.engine.verify import Verifier
 
 
@@ -38,6 +38,28 @@ def test_an_affix_pairs_both_orders_with_the_bare_name() -> None:
     assert (p.variant, p.entry, p.affix) == (2, 1, "sfx province")
     pairs = v.add(3, "province of harare")
     assert {p.entry for p in pairs} == {1, 2}  # the bare name and the other order
+
+
+def test_one_name_in_two_frames_is_asked_once_the_frames_recur() -> None:
+    v = Variants()
+    v.add(1, "soth market")
+    [p] = v.add(2, "soth market upper valley")  # a two-word frame against the bare name
+    assert (p.variant, p.entry, p.affix) == (2, 1, "sfx upper valley")
+    for i, name in enumerate(["pelpo", "bluton", "garn"]):
+        v.add(10 + i, f"{name} lighthouse")
+    assert v.add(20, "pelpo light") == [] and v.add(21, "bluton light") == []  # rare yet
+    [p] = v.add(22, "garn light")  # "light" now seen in three entries
+    assert (p.variant, p.entry, p.affix) == (22, 12, "sfx light | sfx lighthouse")
+    v.add(30, "apollo 11")
+    assert v.add(31, "apollo 13") == []
+    w = Variants()
+    for i in range(CORE_MAX):
+        w.add(10 + i, f"zar{i} gallery")
+    assert w.add(99, "gallery") == []  # seen in CORE_MAX frames: a common word, not a name
+    w = Variants()
+    for i in range(CORE_MAX - 1):
+        w.add(10 + i, f"zar{i} gallery")
+    assert len(w.add(99, "gallery")) == CORE_MAX - 1
 
 
 def test_an_affix_folds_once_answers_settle_it_and_only_in_its_place() -> None:
