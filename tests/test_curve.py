@@ -73,7 +73,7 @@ def test_the_curve_is_the_calls_table_summed(run_db: Path) -> None:
     verify = {
         cid
         for (cid,) in con.execute(
-            "SELECT id FROM calls WHERE run_id = ? AND prompt_version = 'verify-v1'", (run_id,)
+            "SELECT id FROM calls WHERE run_id = ? AND prompt_version LIKE 'verify%'", (run_id,)
         )
     }
     assert sum(s for s, (cid, _, _) in zip(steps, calls, strict=True) if cid in verify) > 0

@@ -311,7 +311,7 @@ async def test_until_saturated_splits_the_topic_and_stops_when_every_partition_i
     if "costs" not in result.reason:  # not stopped by the cost of new entries: all explored
         assert parts[""] == "retired" and set(parts.values()) <= {"split", "retired"}
     calls = con.execute("SELECT partition, prompt_version, returned FROM calls").fetchall()
-    assert {v for _, v, _ in calls} == {"list-v3", "subtopics-v2", "verify-v1"}
+    assert {v for _, v, _ in calls} == {"list-v3", "subtopics-v2", "verify-v2"}
     assert all((p or "") in parts for p, _, _ in calls)  # every call records its partition
     assert all(r == 0 for _, v, r in calls if v == "subtopics-v2")
     texts = [t for (t,) in con.execute("SELECT text FROM entries WHERE status = 'confirmed'")]

@@ -152,6 +152,31 @@ def test_unreadable_replies_turn_verification_off_and_confirm_what_waits() -> No
 
 
 def test_a_verdict_reply_is_read_by_number_and_anything_else_is_unreadable() -> None:
-    doubted, same = parse_verdict("Not real: 2, 5\nSame: 1\n", 6, 2) or (None, None)
+    doubted, same, others = parse_verdict(
+        "Not real: 2, 5\nSame: 1\nOther name: 3 = Myanmar; 9 = Nowhere; 4: Korea, Republic of\n",
+        6,
+        2,
+    ) or (None, None, None)
     assert doubted == {1, 4} and same == {0}
+    assert others == {2: "Myanmar", 3: "Korea, Republic of"}  # 9 is not a candidate
     assert parse_verdict("I cannot help with that.", 6, 2) is None
+
+
+def test_a_candidate_better_known_by_another_name_is_merged_into_it() -> None:
+    v = Verifier()
+    add(v, 1, ["Myanmar", "Czechia"])
+    check = v.take("b:m")
+    assert check is not None
+    out = v.verdict(check, doubted=set(), same=set(), others={1: "Czech Republic"})
+    assert [e.id for e in out.confirmed] == [1, 2]  # nothing of that name yet
+    out = add(v, 3, ["Czech Republic", "Burma"])  # the name given comes: it is Czechia
+    assert [(e.id, into) for e, into in out.merged] == [(3, 2)]
+    check = v.take("b:m")
+    assert check is not None and [e.id for e in check.entries] == [4]
+    out = v.verdict(check, doubted=set(), same=set(), others={0: "Myanmar"})
+    assert [(e.id, into) for e, into in out.merged] == [(4, 1)]
+    add(v, 5, ["Ruritania"])
+    check = v.take("b:m")
+    assert check is not None
+    out = v.verdict(check, doubted={0}, same=set(), others={0: "Myanmar"})
+    assert [e.id for e in out.rejected] == [5] and not out.merged  # not real: not merged

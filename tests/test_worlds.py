@@ -123,8 +123,8 @@ def test_it_recognises_better_than_it_recalls() -> None:
     real = [e.name for e in u.entries[:60]]
     made_up = [u.invent(random.Random(n), 0) for n in range(40)]
     candidates = real + made_up
-    doubted, _ = parse_verdict(reply_text(sim, verify_prompt(topic, candidates, [])),
-                               len(candidates), 0) or (set(), set())  # fmt: skip
+    doubted, _, _ = parse_verdict(reply_text(sim, verify_prompt(topic, candidates, [])),
+                                  len(candidates), 0) or (set(), set(), {})  # fmt: skip
     wrongly = sum(1 for n in doubted if n < len(real))
     caught = sum(1 for n in doubted if n >= len(real))
     assert wrongly <= 0.1 * len(real) and caught >= 0.5 * len(made_up)
@@ -132,3 +132,19 @@ def test_it_recognises_better_than_it_recalls() -> None:
 
 def reply_text(sim: SimProvider, prompt: str) -> str:
     return sim.complete(CompletionRequest(sim.model, SYSTEM, prompt, max_tokens=2000)).text
+
+
+def test_some_entries_have_another_name_which_the_model_writes_and_knows() -> None:
+    u = world_universe("tree", 1)
+    named = [e for e in u.entries if e.others]
+    assert 0.02 * len(u) <= len(named) <= 0.1 * len(u)
+    assert all(u.lookup(e.others[0]) == u.lookup(e.name) for e in named)
+    sim = sim_for("tree", 1, other_rate=0.5)
+    topic = world_topic("tree", 1)
+    lines = [x for n in range(5) for x in reply(sim, list_prompt(topic, 100, [], f"part {n}"))]
+    assert {e.others[0] for e in named} & set(lines)  # written by their other names too
+    candidates = [e.others[0] for e in named[:40]] + [e.name for e in u.entries[:40]]
+    prompt = verify_prompt(topic, candidates, [])
+    _, _, others = parse_verdict(reply_text(sim, prompt), len(candidates), 0) or ({}, {}, {})
+    right = sum(1 for n, name in others.items() if n < 40 and name == named[n].name)
+    assert right >= 0.5 * 40 and sum(1 for n in others if n >= 40) <= 2

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 PROMPT_VERSION = "list-v3"
 PLAN_VERSION = "subtopics-v2"
-VERIFY_VERSION = "verify-v1"
+VERIFY_VERSION = "verify-v2"
 
 # Every request pays for the system prompt and the instructions: keep them short.
 SYSTEM = (
@@ -64,6 +64,10 @@ def verify_prompt(topic: str, candidates: Sequence[str], pairs: Sequence[tuple[s
         lines.append(
             "same thing: numbers of the pairs whose two names are the same member (or none)"
         )
+    lines.append(
+        "other name: for a real candidate better known by another name, its number = that "
+        "name, separated by semicolons (or none)"
+    )
     lines.append("Candidates:")
     lines += [f"{n}. {c}" for n, c in enumerate(candidates, 1)]
     if pairs:
@@ -72,22 +76,33 @@ def verify_prompt(topic: str, candidates: Sequence[str], pairs: Sequence[tuple[s
     return "\n".join(lines)
 
 
-_VERDICT = re.compile(r"^\W*(not real|same(?: thing)?)\W*:(.*)$", re.I | re.M)
+_VERDICT = re.compile(r"^\W*(not real|same(?: thing)?|other names?)\W*:(.*)$", re.I | re.M)
 _NUMBER = re.compile(r"\d+")
+_OTHER = re.compile(r"^\W*(\d+)\s*[=:]\s*(.+?)\s*$")
 
 
-def parse_verdict(text: str, candidates: int, pairs: int) -> tuple[set[int], set[int]] | None:
-    """(candidates not real, pairs the same) of a verification reply, 0-based; None when the
-    reply does not answer (no "not real:" line)."""
+def parse_verdict(
+    text: str, candidates: int, pairs: int
+) -> tuple[set[int], set[int], dict[int, str]] | None:
+    """(candidates not real, pairs the same, candidate -> its better-known name) of a
+    verification reply, 0-based; None when the reply does not answer (no "not real:" line).
+    The names are untrusted text, to be normalized like any entry."""
     doubted: set[int] | None = None
     same: set[int] = set()
+    others: dict[int, str] = {}
     for m in _VERDICT.finditer(text):
+        kind = m.group(1).lower()
+        if kind.startswith("other"):
+            for item in m.group(2).split(";"):
+                if (o := _OTHER.match(item)) and 0 < int(o.group(1)) <= candidates:
+                    others[int(o.group(1)) - 1] = o.group(2)
+            continue
         numbers = {int(x) - 1 for x in _NUMBER.findall(m.group(2))}
-        if m.group(1).lower().startswith("not"):
+        if kind.startswith("not"):
             doubted = {n for n in numbers if 0 <= n < candidates}
         else:
             same = {n for n in numbers if 0 <= n < pairs}
-    return None if doubted is None else (doubted, same)
+    return None if doubted is None else (doubted, same, others)
 
 
 _LETTER_FOCUS = "names starting with "

@@ -74,6 +74,7 @@ class Variants:
         self._keys: dict[str, int] = {}  # key -> entry id
         self._names: dict[str, list[tuple[int, str]]] = {}  # name -> (entry id, frame); "" bare
         self._frames: Counter[str] = Counter()  # frame -> entries seen in it
+        self._others: dict[str, int] = {}  # key of another name of an entry -> entry id
         self.answers: dict[str, list[int]] = {}  # affix -> [same, different]
 
     def __len__(self) -> int:
@@ -104,6 +105,18 @@ class Variants:
             seen.append((entry, frame))
         self._keys[key] = entry
         return pairs
+
+    def other_name(self, entry: int, key: str) -> int | None:
+        """A verifier said `key` is the better-known name of `entry`: the entry that already
+        has that key, or None (then an entry with that key, when it comes, is `entry`'s)."""
+        known = self._keys.get(key)
+        if known is None:
+            self._others.setdefault(key, entry)
+        return known
+
+    def named(self, key: str) -> int | None:
+        """The entry that a verifier said `key` names (see `other_name`), or None."""
+        return self._others.get(key)
 
     def decide(self, affix: str) -> str:
         """ "same", "different", or "ask": what the run's answers say of a pair of frames."""

@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from igentai_tui.engine.normalize import forms
 from igentai_tui.engine.variants import Pair, Variants
 
 VERIFY_BATCH = 100  # pending entries that make a verification request due
@@ -99,6 +100,7 @@ class Verifier:
         self.merged = 0
         self.held = 0  # entries held so far (see verdict)
         self._held: set[int] = set()  # ids of the entries held now
+        self._gone: set[int] = set()  # ids of the entries rejected or merged
 
     # -- arrivals ------------------------------------------------------------------------------
 
@@ -117,12 +119,20 @@ class Verifier:
             e = Pending(eid, text, partition, {arm}, self.ticks, pid, arm)
             e.parts.add(partition)
             self._texts[eid] = text
+            into = self.variants.named(key) if self.enabled else None
+            if into is not None and into not in self._gone:  # another name of an entry
+                self.variants.add(eid, key)
+                out.merged.append((e, into))
+                self.merged += 1
+                self._gone.add(eid)
+                continue
             merged = False
             for pair in self.variants.add(eid, key) if self.enabled else ():
                 verdict = self.variants.decide(pair.affix)
                 if verdict == "same":
                     out.merged.append((e, pair.entry))
                     self.merged += 1
+                    self._gone.add(eid)
                     merged = True
                     break
                 if verdict == "ask" and len(e.pairs) < 3:
@@ -200,11 +210,14 @@ class Verifier:
         check: Check,
         doubted: set[int],
         same: set[int],
+        others: dict[int, str] | None = None,
         real_share: Callable[[str | None, int, int], float] | None = None,
     ) -> Decisions:
         """Apply a verification reply: `doubted` candidates (0-based) are rejected, the others
         confirmed (up to `limit` in all, the rest stay pending); a pair answered `same` merges
-        its variant into the other entry, and each answer teaches the pair's affix.
+        its variant into the other entry, and each answer teaches the pair's affix. A
+        candidate the reply gives a better-known name for (`others`) is merged into the entry
+        of that name, or, while there is none, that entry is merged into it when it comes.
 
         A verifier also takes some inventions for real, most of all its own. An entry it
         accepts from a partition whose entries are estimated less than `HOLD_SHARE` real
@@ -226,13 +239,18 @@ class Verifier:
         for n, e in enumerate(check.entries):
             e.checking = False
             e.pairs = []
-            if e.id in merged:
-                into = next(p.entry for p, _, _ in check.pairs if p.variant == e.id)
+            known = None
+            if others and n in others and n not in doubted and e.id not in merged:
+                known = self._other_name(e, others[n])
+            if e.id in merged or known is not None:
+                into = known or next(p.entry for p, _, _ in check.pairs if p.variant == e.id)
                 out.merged.append((e, into))
                 self.merged += 1
+                self._gone.add(e.id)
             elif n in doubted:
                 out.rejected.append(e)
                 self.rejected += 1
+                self._gone.add(e.id)
             elif self.limit is not None and self.confirmed >= self.limit:
                 self._queue[e.id] = e  # over the unique-entry limit: stays pending
                 continue
@@ -251,6 +269,14 @@ class Verifier:
                 self.confirmed += 1
             del self.pending[e.id]
         return out
+
+    def _other_name(self, e: Pending, name: str) -> int | None:
+        """The entry `e` is to be merged into, `name` being its better-known name, or None."""
+        f = forms(name)
+        if f is None:
+            return None
+        into = self.variants.other_name(e.id, f.key)
+        return into if into is not None and into != e.id and into not in self._gone else None
 
     def failed(self, check: Check) -> Decisions:
         """A verification request failed (an error, or a reply that does not answer): its

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from .params import SimParams
 from .reader import PromptInfo
 from .subset import Subset, cumulative
+from .text import fold
 from .universe import SIZE_HINT, Universe
 
 _FIRST_LINES = (
@@ -181,6 +182,8 @@ def _invented(
 def _spelling(universe: Universe, i: int, params: SimParams, rng: random.Random) -> str:
     """How the model writes entry `i`: usually its canonical name, sometimes not."""
     entry = universe.entries[i]
+    if entry.others and rng.random() < params.other_rate:
+        return rng.choice(entry.others)
     r = rng.random()
     if r < params.variant_rate:
         options: list[str] = list(entry.variants)
@@ -347,12 +350,33 @@ def write_verdict(universe: Universe, info: PromptInfo, params: SimParams, mind:
         truth = i is not None and i == j
         if truth != (_belief(mind, f"{a}|{b}") < params.alias_error):
             same.append(n)
-    return "\n".join(
-        (
-            "not real: " + (", ".join(map(str, doubted)) or "none"),
-            "same thing: " + (", ".join(map(str, same)) or "none"),
+    lines = [
+        "not real: " + (", ".join(map(str, doubted)) or "none"),
+        "same thing: " + (", ".join(map(str, same)) or "none"),
+    ]
+    if info.others:
+        lines.append(
+            "other name: " + ("; ".join(_other_names(universe, info, params, mind)) or "none")
         )
-    )
+    return "\n".join(lines)
+
+
+def _other_names(universe: Universe, info: PromptInfo, params: SimParams, mind: str) -> list[str]:
+    """ "n = name" for the candidates written by another name of theirs that the model knows
+    ("Burma" -> "Myanmar"), and now and then a wrong one (another entry's name)."""
+    out = []
+    for n, name in enumerate(info.candidates, 1):
+        i = universe.lookup(name)
+        if i is None:
+            continue
+        entry = universe.entries[i]
+        if fold(name) in {fold(o) for o in entry.others}:
+            if _belief(mind, f"{name}|other") < params.other_known:
+                out.append(f"{n} = {entry.name}")
+        elif _belief(mind, f"{name}|wrong") < params.other_wrong:
+            j = (i + 1 + int(_belief(mind, f"{name}|which") * 50)) % len(universe)
+            out.append(f"{n} = {universe.entries[j].name}")
+    return out
 
 
 def _belief(mind: str, text: str) -> float:

@@ -59,6 +59,11 @@ class SimParams:
     believe_own: float = 0.2  # chance one of its own inventions is taken for real
     believe_other: float = 0.08  # ... someone else's invention
     alias_error: float = 0.03  # chance a "same thing?" pair is answered wrongly
+    # other names ("Burma" for "Myanmar"): entries of a world that have one
+    other_rate: float = 0.25  # chance an entry that has another name is written by it
+    other_known: float = 0.85  # chance, asked, it names the better-known name of another name
+    other_wrong: float = 0.005  # chance it names another entry for a real one ("Georgia" for
+    # "Georgia (U.S. state)")
     mind: str = ""  # whose inventions and beliefs these are ("" = the model's name)
 
 

@@ -36,6 +36,7 @@ _ABOUT = re.compile(r"\b(?:of|about|on|for)\s+([^.\n:;]{2,80})", re.IGNORECASE)
 
 _CANDIDATES = re.compile(r"^[ \t]*(?:candidates|names to check)[ \t]*:[ \t]*$", _FLAGS)
 _PAIRS = re.compile(r"^[ \t]*pairs[^\n:]*:[ \t]*$", _FLAGS)
+_OTHERS = re.compile(r"^\W*other names?\W*:", _FLAGS)
 _ITEM_NUMBER = re.compile(r"^\s*(?:[A-Za-z]?\d{1,4}[.):]|[-*•])\s*")
 
 
@@ -51,6 +52,7 @@ class PromptInfo:
     found: list[str] = field(default_factory=list)
     candidates: list[str] = field(default_factory=list)
     pairs: list[tuple[str, str]] = field(default_factory=list)
+    others: bool = False  # a verdict also asks for the better-known names of candidates
 
 
 def _items(block: str) -> list[str]:
@@ -74,6 +76,7 @@ def read_prompt(prompt: str) -> PromptInfo:
                 for a, sep, b in (x.partition(" | ") for x in _items(pairs))
                 if sep
             ],
+            others=bool(_OTHERS.search(prompt[: checks.start()])),
         )
     head, found = prompt, []
     m = _FOUND_HEAD.search(prompt)

@@ -57,12 +57,14 @@ _TAIL = re.compile(r"\s+[-–—]\s+.*$|\s*:\s+.*$|\s*[(\[].*$|,\s.*$")
 
 @dataclass(frozen=True, slots=True)
 class UEntry:
-    """One thing that exists: its canonical name, other real spellings, subtopic, rank."""
+    """One thing that exists: its canonical name, other real spellings, subtopic, rank, and
+    other names."""
 
     name: str
     variants: tuple[str, ...]
     subtopic: str
     rank: int
+    others: tuple[str, ...] = ()  # other names of it, unlike its own ("Burma" for "Myanmar")
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +142,7 @@ class Universe:
         self.members = members
         self.index: dict[str, int] = {}
         for i, e in enumerate(entries):
-            for form in (e.name, *e.variants, *self.kind_forms(i)):
+            for form in (e.name, *e.variants, *self.kind_forms(i), *e.others):
                 self.index.setdefault(form, i)
                 self.index.setdefault(fold(form), i)
         self._topic_words = word_set(topic)

@@ -13,10 +13,12 @@ entry only when the prompt names its group. A world is made from a shape and a s
 - `flat`: 5,000-8,000 names and a few lopsided kinds: only letters partition them well;
 - `small`: 60-300 entries in 5-15 groups.
 
-The seed also draws the model's behaviour (how deep a focus reaches, how many subtopics an
-answer names, how often it invents, writes variants and believes inventions), so that a
-strategy is measured against models and topics it was not tuned on. `(sim-world:SHAPE:SEED)`
-in a topic selects a world (`world_topic`). Nothing here is read by the engine.
+In every shape a few entries have another name of their own ("Burma" for "Myanmar"). The
+seed also draws the model's behaviour (how deep a focus reaches, how many subtopics an answer
+names, how often it invents, writes variants or other names and believes inventions), so that
+a strategy is measured against models and topics it was not tuned on.
+`(sim-world:SHAPE:SEED)` in a topic selects a world (`world_topic`). Nothing here is read by
+the engine.
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ def world_params(shape: str, seed: int, base: SimParams | None = None) -> SimPar
     """The model of a world: `base` (the default profile, no latency or rate limit) with
     recall, subtopic answers, inventions, variants and beliefs drawn from the seed."""
     rng = random.Random(text_seed(f"model|{shape}|{seed}"))
+    others = random.Random(text_seed(f"model-others|{shape}|{seed}"))  # drawn apart
     base = base or PROFILES["instant"]
 
     def log_uniform(lo: float, hi: float) -> float:
@@ -87,6 +90,8 @@ def world_params(shape: str, seed: int, base: SimParams | None = None) -> SimPar
         believe_other=rng.uniform(0.03, 0.12),
         doubt_real=rng.uniform(0.005, 0.03),
         zipf_exponent=rng.uniform(0.8, 1.2),
+        other_rate=others.uniform(0.1, 0.4),
+        other_known=others.uniform(0.6, 0.95),
     )
 
 
@@ -122,9 +127,11 @@ class _Builder:
             name = f"{rng.choice(_DIRECTIONS)} {name}"
         return name
 
-    def entry_name(self, templates: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
+    def entry_name(
+        self, templates: tuple[str, ...], rng: random.Random | None = None
+    ) -> tuple[str, tuple[str, ...]]:
         """A unique name (and its real variants) from kind templates ("{S}", "Lake {S}")."""
-        rng = self.rng
+        rng = rng or self.rng
         for _ in range(1_000):
             forms = rng.choice(templates).split("|")
             stem = make_stem(rng, STYLES[self.style])
@@ -253,13 +260,20 @@ class _Builder:
             score = rng.expovariate(self.appeal[g])
             made.append((score, name, variants, leaves, noun, where, style))
         made.sort(key=lambda t: t[0])
+        # Some entries have another name of their own ("Burma" for "Myanmar"), drawn apart so
+        # that the rest of the world is what it was before they existed.
+        others = random.Random(text_seed(f"others|{topic}"))
+        share = others.uniform(0.02, 0.08)
         top = {g: grp for g, grp in enumerate(self.groups) if grp.depth == 1}
         entries, entry_groups, nouns, wheres, style_of = [], [], [], [], []
         for r, (_, name, variants, leaves, noun, where, style) in enumerate(made):
             head = leaves[0]
             while self.groups[head].parent is not None:
                 head = self.groups[head].parent
-            entries.append(UEntry(name, variants, top[head].name, r + 1))
+            other: tuple[str, ...] = ()
+            if others.random() < share:
+                other = (self.entry_name(styles[style][2], others)[0],)
+            entries.append(UEntry(name, variants, top[head].name, r + 1, other))
             entry_groups.append(leaves)
             nouns.append(noun)
             wheres.append(where)
