@@ -159,6 +159,9 @@ def test_a_verdict_reply_is_read_by_number_and_anything_else_is_unreadable() -> 
     ) or (None, None, None)
     assert doubted == {1, 4} and same == {0}
     assert others == {2: "Myanmar", 3: "Korea, Republic of"}  # 9 is not a candidate
+    reply = "not real: none\nother names:\n1 = Burma.\n2: none\n3 = Czechia, 4 = Persia"
+    _, _, others = parse_verdict(reply, 6, 0) or (None, None, None)
+    assert others == {0: "Burma", 2: "Czechia", 3: "Persia"}  # a line each, or commas
     assert parse_verdict("I cannot help with that.", 6, 2) is None
 
 

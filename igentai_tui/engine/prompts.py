@@ -76,9 +76,11 @@ def verify_prompt(topic: str, candidates: Sequence[str], pairs: Sequence[tuple[s
     return "\n".join(lines)
 
 
-_VERDICT = re.compile(r"^\W*(not real|same(?: thing)?|other names?)\W*:(.*)$", re.I | re.M)
+_VERDICT = re.compile(r"^\W*(not real|same(?: thing)?|other names?)\W*:(.*)$", re.I)
 _NUMBER = re.compile(r"\d+")
-_OTHER = re.compile(r"^\W*(\d+)\s*[=:]\s*(.+?)\s*$")
+_OTHER = re.compile(r"^\W*(\d+)\s*[=:]\s*(.+?)[\s.;,]*$")
+_OTHER_SPLIT = re.compile(r";|,\s*(?=\d+\s*[=:])")  # "3 = Myanmar; 7 = X" or "3 = A, 7 = B"
+_NO_NAME = {"none", "n/a", "na", "unknown", "-", "no", "same"}
 
 
 def parse_verdict(
@@ -86,19 +88,32 @@ def parse_verdict(
 ) -> tuple[set[int], set[int], dict[int, str]] | None:
     """(candidates not real, pairs the same, candidate -> its better-known name) of a
     verification reply, 0-based; None when the reply does not answer (no "not real:" line).
-    The names are untrusted text, to be normalized like any entry."""
+    Other names may follow their header on lines of their own. The names are untrusted text,
+    to be normalized like any entry."""
     doubted: set[int] | None = None
     same: set[int] = set()
     others: dict[int, str] = {}
-    for m in _VERDICT.finditer(text):
-        kind = m.group(1).lower()
-        if kind.startswith("other"):
-            for item in m.group(2).split(";"):
-                if (o := _OTHER.match(item)) and 0 < int(o.group(1)) <= candidates:
+    section = ""
+    for line in text.splitlines():
+        m = _VERDICT.match(line)
+        if m is not None:
+            section, rest = m.group(1).lower()[:3], m.group(2)
+        elif section == "oth":
+            rest = line
+        else:
+            continue
+        if section == "oth":
+            for item in _OTHER_SPLIT.split(rest):
+                o = _OTHER.match(item)
+                if (
+                    o
+                    and 0 < int(o.group(1)) <= candidates
+                    and o.group(2).casefold() not in _NO_NAME
+                ):
                     others[int(o.group(1)) - 1] = o.group(2)
             continue
-        numbers = {int(x) - 1 for x in _NUMBER.findall(m.group(2))}
-        if kind.startswith("not"):
+        numbers = {int(x) - 1 for x in _NUMBER.findall(rest)}
+        if section == "not":
             doubted = {n for n in numbers if 0 <= n < candidates}
         else:
             same = {n for n in numbers if 0 <= n < pairs}
