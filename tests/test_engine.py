@@ -404,6 +404,35 @@ async def test_a_resumed_run_keeps_its_held_entries_held(tmp_path: Path) -> None
     assert states.count("confirmed") <= 0.2 * len(held), states
 
 
+async def test_a_resumed_run_keeps_what_its_answers_taught(tmp_path: Path) -> None:
+    sim = SimProvider("instant", seed=3)
+    limits = Limits(max_requests=5000, until_saturated=True)
+    first, orc1, _ = await run(tmp_path, {"sim:instant": sim}, limits, producers=1)
+    taught = {k: list(v) for k, v in orc1.verifier.variants.answers.items()}
+    con = sqlite3.connect(tmp_path / "igentai.db")
+    stored = {
+        f: [a, b] for f, a, b in con.execute("SELECT frames, same, different FROM frame_answers")
+    }
+    asked = con.execute("SELECT count(*) FROM calls WHERE prompt_version NOT LIKE 'verify%'")
+    asked = asked.fetchone()[0]
+    con.close()
+    assert stored and stored == taught  # every answer is stored with its verdicts
+    settings = RunSettings(
+        "Paris attractions", [Arm("sim", "instant")], producers=1,
+        limits=Limits(max_requests=asked), seed=3,
+    )  # fmt: skip
+    store = await Store.open(tmp_path / "igentai.db")
+    output = OutputFile(tmp_path / "output.txt")
+    orc = Orchestrator(settings, store, {"sim:instant": sim}, output)
+    await orc.run(resume=first.run)
+    output.close()
+    await store.close()
+    resumed = orc.verifier.variants
+    assert all(
+        resumed.answers[f][0] >= a and resumed.answers[f][1] >= b for f, (a, b) in taught.items()
+    )
+
+
 async def test_without_until_saturated_an_exhausted_topic_is_announced_once(
     tmp_path: Path,
 ) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from igentai_tui.engine.normalize import Forms, forms
+from igentai_tui.engine.records import Verdicts
 from igentai_tui.output import OutputFile, repair
 from igentai_tui.store import (
     MIGRATIONS,
@@ -380,3 +381,20 @@ async def test_closing_twice_is_harmless_and_a_closed_store_stores_no_request(
     c = call()
     s.start_call(rid, c, committed)
     assert committed.is_set() and c.id is None and "closed" in str(s.start_error)
+
+
+async def test_what_verification_taught_is_stored_with_its_verdicts(store: Store) -> None:
+    rid = await run_id(store)
+    [out] = await store.record(
+        rid, [Batch(call(), [F("Burma"), F("Harare"), F("Harare Province")])]
+    )
+    burma, harare, province = (e.id for e in out.new)
+    taught = Verdicts(
+        [burma, harare], [], [(province, harare)],
+        frames=[("sfx province", True), ("pfx south", False)], others=[("myanmar", burma)],
+    )  # fmt: skip
+    await store.decide(rid, taught)
+    await store.decide(rid, Verdicts(frames=[("sfx province", True)], others=[("myanmar", 99)]))
+    frames, others = await store.learned(rid)
+    assert sorted(frames) == [("pfx south", 0, 1), ("sfx province", 2, 0)]
+    assert others == [("myanmar", burma)]  # the first name given stays

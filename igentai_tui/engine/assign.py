@@ -159,6 +159,8 @@ class Assigning(Stopping):
             [e.id for e in d.confirmed],
             [e.id for e in d.rejected],
             [(e.id, into) for e, into in d.merged],
+            d.frames,
+            d.others,
         )
 
     def planned(self, a: Assignment, lines: list[str]) -> None:

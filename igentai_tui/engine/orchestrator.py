@@ -84,6 +84,7 @@ class Orchestrator(Ingesting):
             self.verifier.restore(
                 await self.store.pending_entries(resume.id),
                 await self.store.confirmed_keys(resume.id, MAX_INDEXED),
+                await self.store.learned(resume.id),
             )
             self.verifier.confirmed = self.metrics.confirmed
             self.metrics.asked = state.requests - state.checks

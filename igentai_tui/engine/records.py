@@ -64,11 +64,14 @@ class CallRecord:
 
 @dataclass(slots=True)
 class Verdicts:
-    """Entry states a call decided: ids confirmed, rejected, and (id, into) merged."""
+    """Entry states a call decided: ids confirmed, rejected, and (id, into) merged; and what
+    its answers taught: (frames, same?) and (key of another name, entry id)."""
 
     confirmed: Sequence[int] = ()
     rejected: Sequence[int] = ()
     merged: Sequence[tuple[int, int]] = ()
+    frames: Sequence[tuple[str, bool]] = ()
+    others: Sequence[tuple[str, int]] = ()
 
 
 @dataclass(slots=True)

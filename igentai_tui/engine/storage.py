@@ -67,6 +67,10 @@ class Storage(Protocol):
 
     async def confirmed_keys(self, run_id: int, limit: int) -> list[tuple[int, str, str]]: ...
 
+    async def learned(
+        self, run_id: int
+    ) -> tuple[list[tuple[str, int, int]], list[tuple[str, int]]]: ...
+
     async def interrupt_calls(self, run_id: int) -> list[CallRecord]: ...
 
     async def save_partitions(

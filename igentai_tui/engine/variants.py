@@ -18,6 +18,7 @@ Plain data and decisions; the orchestrator holds the lock.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 LEARN = 3  # answers that settle a pair of frames (all of one kind, or nearly)
@@ -117,6 +118,16 @@ class Variants:
     def named(self, key: str) -> int | None:
         """The entry that a verifier said `key` names (see `other_name`), or None."""
         return self._others.get(key)
+
+    def restore(
+        self, answers: Iterable[tuple[str, int, int]], others: Iterable[tuple[str, int]]
+    ) -> None:
+        """What a resumed run's answers had taught: (frames, same, different) counts and
+        (key of another name, entry id)."""
+        for frames, same, different in answers:
+            self.answers[frames] = [same, different]
+        for key, entry in others:
+            self._others.setdefault(key, entry)
 
     def decide(self, affix: str) -> str:
         """ "same", "different", or "ask": what the run's answers say of a pair of frames."""

@@ -72,6 +72,8 @@ class Decisions:
     confirmed: list[Pending] = field(default_factory=list)
     rejected: list[Pending] = field(default_factory=list)
     merged: list[tuple[Pending, int]] = field(default_factory=list)
+    frames: list[tuple[str, bool]] = field(default_factory=list)  # answers: (frames, same?)
+    others: list[tuple[str, int]] = field(default_factory=list)  # (another name's key, entry)
 
     def __bool__(self) -> bool:
         return bool(self.confirmed or self.rejected or self.merged)
@@ -80,6 +82,8 @@ class Decisions:
         self.confirmed += other.confirmed
         self.rejected += other.rejected
         self.merged += other.merged
+        self.frames += other.frames
+        self.others += other.others
 
 
 class Verifier:
@@ -234,6 +238,7 @@ class Verifier:
             counts[1] += n in doubted
         for n, (pair, _, _) in enumerate(check.pairs):
             self.variants.learn(pair.affix, n in same)
+            out.frames.append((pair.affix, n in same))
             if n in same and pair.variant not in merged:
                 merged.add(pair.variant)
         for n, e in enumerate(check.entries):
@@ -241,7 +246,7 @@ class Verifier:
             e.pairs = []
             known = None
             if others and n in others and n not in doubted and e.id not in merged:
-                known = self._other_name(e, others[n])
+                known = self._other_name(e, others[n], out)
             if e.id in merged or known is not None:
                 into = known or next(p.entry for p, _, _ in check.pairs if p.variant == e.id)
                 out.merged.append((e, into))
@@ -270,12 +275,15 @@ class Verifier:
             del self.pending[e.id]
         return out
 
-    def _other_name(self, e: Pending, name: str) -> int | None:
-        """The entry `e` is to be merged into, `name` being its better-known name, or None."""
+    def _other_name(self, e: Pending, name: str, out: Decisions) -> int | None:
+        """The entry `e` is to be merged into, `name` being its better-known name, or None
+        (then `name` is noted in `out` as another name of `e`, if it is new)."""
         f = forms(name)
         if f is None:
             return None
         into = self.variants.other_name(e.id, f.key)
+        if into is None:
+            out.others.append((f.key, e.id))
         return into if into is not None and into != e.id and into not in self._gone else None
 
     def failed(self, check: Check) -> Decisions:
@@ -316,11 +324,13 @@ class Verifier:
         self,
         pending: Iterable[tuple[int, str, str, str | None, str]],
         confirmed: Iterable[tuple[int, str, str]] = (),
+        learned: tuple[Iterable[tuple[str, int, int]], Iterable[tuple[str, int]]] = ((), ()),
     ) -> None:
-        """A resumed run: its confirmed entries (id, key, text), so that variants of them are
-        asked about again, then its pending entries (id, text, key, partition, arm), each
-        with the pairs it makes (what earlier answers taught about affixes is not kept: those
-        pairs are asked again)."""
+        """A resumed run: what its answers taught (frames' answers, other names: `learned`),
+        its confirmed entries (id, key, text), so that variants of them are asked about
+        again, then its pending entries (id, text, key, partition, arm), each with the pairs
+        it makes."""
+        self.variants.restore(*learned)
         for eid, key, text in confirmed:
             self.variants.add(eid, key)
             self._texts[eid] = text

@@ -376,6 +376,19 @@ class Store:
         )
         return [tuple(r) for r in rows]
 
+    async def learned(
+        self, run_id: int
+    ) -> tuple[list[tuple[str, int, int]], list[tuple[str, int]]]:
+        """What verification taught the run: (frames, same, different) answers and (key of
+        another name, entry id)."""
+        frames = await self._fetchall(
+            "SELECT frames, same, different FROM frame_answers WHERE run_id = ?", (run_id,)
+        )
+        others = await self._fetchall(
+            "SELECT key, entry_id FROM other_names WHERE run_id = ?", (run_id,)
+        )
+        return [tuple(r) for r in frames], [tuple(r) for r in others]
+
     def start_call(self, run_id: int, call: CallRecord, committed: threading.Event) -> None:
         """Store `call` as a new row, from any thread; set `committed` once it is (`call.id`
         None if that failed: see `start_error`).

@@ -68,6 +68,16 @@ def _write_verdicts(db: sqlite3.Connection, run_id: int, v: Verdicts, call_id: i
         "WHERE id = ? AND run_id = ?",
         rows,
     )
+    db.executemany(
+        "INSERT INTO frame_answers (run_id, frames, same, different) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (run_id, frames) DO UPDATE SET same = same + excluded.same, "
+        "different = different + excluded.different",
+        [(run_id, frames, int(same), int(not same)) for frames, same in v.frames],
+    )
+    db.executemany(
+        "INSERT OR IGNORE INTO other_names (run_id, key, entry_id) VALUES (?, ?, ?)",
+        [(run_id, key, entry) for key, entry in v.others],
+    )
 
 
 def decide(db: sqlite3.Connection, run_id: int, v: Verdicts, call_id: int | None) -> None:

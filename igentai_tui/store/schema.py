@@ -201,6 +201,28 @@ MIGRATIONS: list[Migration] = [
             "CREATE INDEX entries_status ON entries(run_id, status, id)",
         ),
     ),
+    Migration(
+        "frame_answers, other_names: what verification taught a run, kept for a resume",
+        (
+            """
+            CREATE TABLE frame_answers (
+                run_id INTEGER NOT NULL REFERENCES runs(id),
+                frames TEXT NOT NULL,
+                same INTEGER NOT NULL DEFAULT 0,
+                different INTEGER NOT NULL DEFAULT 0,
+                PRIMARY KEY (run_id, frames)
+            ) WITHOUT ROWID
+            """,
+            """
+            CREATE TABLE other_names (
+                run_id INTEGER NOT NULL REFERENCES runs(id),
+                key TEXT NOT NULL,
+                entry_id INTEGER NOT NULL REFERENCES entries(id),
+                PRIMARY KEY (run_id, key)
+            ) WITHOUT ROWID
+            """,
+        ),
+    ),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
