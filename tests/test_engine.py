@@ -12,6 +12,7 @@ from pathlib import Path
 from igentai_tui.engine.events import Event, NewEntries, Notice, ProducerState, RunEnded
 from igentai_tui.engine.normalize import key_of
 from igentai_tui.engine.orchestrator import Arm, Limits, Orchestrator, RunResult, RunSettings
+from igentai_tui.engine.records import RunRow
 from igentai_tui.output import OutputFile
 from igentai_tui.providers.base import (
     AuthenticationFailed,
@@ -367,6 +368,24 @@ async def test_a_resumed_run_continues_its_partitions(tmp_path: Path) -> None:
     assert sum(after.values()) > sum(before.values())
 
 
+async def resume_listless(
+    tmp_path: Path, sim: SimProvider, run_row: RunRow, asked: int
+) -> Orchestrator:
+    """Resume run `run_row` with one producer and no request for entries left (`asked` were
+    made): only what was pending is checked again."""
+    settings = RunSettings(
+        "Paris attractions", [Arm("sim", "instant")], producers=1,
+        limits=Limits(max_requests=asked), seed=3,
+    )  # fmt: skip
+    store = await Store.open(tmp_path / "igentai.db")
+    output = OutputFile(tmp_path / "output.txt")
+    orc = Orchestrator(settings, store, {"sim:instant": sim}, output)
+    await orc.run(resume=run_row)
+    output.close()
+    await store.close()
+    return orc
+
+
 async def test_a_resumed_run_keeps_its_held_entries_held(tmp_path: Path) -> None:
     from dataclasses import replace
 
@@ -387,16 +406,7 @@ async def test_a_resumed_run_keeps_its_held_entries_held(tmp_path: Path) -> None
     assert len(held) >= 10, held  # taken for real, but from where inventions abound: held
     # Resumed with no request for entries left: what is pending is checked again, as real as
     # each partition was found to be before, so what was held stays held.
-    settings = RunSettings(
-        "Paris attractions", [Arm("sim", "instant")], producers=1,
-        limits=Limits(max_requests=asked), seed=3,
-    )  # fmt: skip
-    store = await Store.open(tmp_path / "igentai.db")
-    output = OutputFile(tmp_path / "output.txt")
-    orc = Orchestrator(settings, store, {"sim:instant": sim}, output)
-    await orc.run(resume=first.run)
-    output.close()
-    await store.close()
+    await resume_listless(tmp_path, sim, first.run, asked)
     con = sqlite3.connect(tmp_path / "igentai.db")
     marks = ",".join("?" * len(held))
     states = [s for (s,) in con.execute(f"SELECT status FROM entries WHERE id IN ({marks})", held)]
@@ -417,16 +427,7 @@ async def test_a_resumed_run_keeps_what_its_answers_taught(tmp_path: Path) -> No
     asked = asked.fetchone()[0]
     con.close()
     assert stored and stored == taught  # every answer is stored with its verdicts
-    settings = RunSettings(
-        "Paris attractions", [Arm("sim", "instant")], producers=1,
-        limits=Limits(max_requests=asked), seed=3,
-    )  # fmt: skip
-    store = await Store.open(tmp_path / "igentai.db")
-    output = OutputFile(tmp_path / "output.txt")
-    orc = Orchestrator(settings, store, {"sim:instant": sim}, output)
-    await orc.run(resume=first.run)
-    output.close()
-    await store.close()
+    orc = await resume_listless(tmp_path, sim, first.run, asked)
     resumed = orc.verifier.variants
     assert all(
         resumed.answers[f][0] >= a and resumed.answers[f][1] >= b for f, (a, b) in taught.items()
