@@ -398,3 +398,5 @@ async def test_what_verification_taught_is_stored_with_its_verdicts(store: Store
     frames, others = await store.learned(rid)
     assert sorted(frames) == [("pfx south", 0, 1), ("sfx province", 2, 0)]
     assert others == [("myanmar", burma)]  # the first name given stays
+    await store.decide(rid, Verdicts(rejected=[burma]))
+    assert (await store.learned(rid))[1] == []  # nothing is merged into a rejected entry

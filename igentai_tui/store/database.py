@@ -380,12 +380,15 @@ class Store:
         self, run_id: int
     ) -> tuple[list[tuple[str, int, int]], list[tuple[str, int]]]:
         """What verification taught the run: (frames, same, different) answers and (key of
-        another name, entry id)."""
+        another name, entry id), of entries still confirmed or pending (nothing is merged
+        into an entry rejected or merged since)."""
         frames = await self._fetchall(
             "SELECT frames, same, different FROM frame_answers WHERE run_id = ?", (run_id,)
         )
         others = await self._fetchall(
-            "SELECT key, entry_id FROM other_names WHERE run_id = ?", (run_id,)
+            "SELECT o.key, o.entry_id FROM other_names o JOIN entries e ON e.id = o.entry_id "
+            "WHERE o.run_id = ? AND e.status IN (?, ?)",
+            (run_id, CONFIRMED, PENDING),
         )
         return [tuple(r) for r in frames], [tuple(r) for r in others]
 
