@@ -35,9 +35,7 @@ class Pair:
 
     variant: int
     entry: int
-    affix: (
-        str  # what the answers teach: "sfx province", "of province", "sfx light | sfx lighthouse"
-    )
+    affix: str  # what answers teach: "sfx province", "of province", "sfx light | sfx lighthouse"
 
 
 def affixed(key: str) -> list[tuple[str, str]]:

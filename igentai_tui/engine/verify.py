@@ -337,7 +337,8 @@ class Verifier:
         for eid, text, key, partition, arm in pending:
             e = Pending(eid, text, partition, {arm}, 0, 0, arm)
             e.parts.add(partition)
-            e.pairs = self.variants.add(eid, key)[:3]
+            pairs = self.variants.add(eid, key)
+            e.pairs = [p for p in pairs if self.variants.decide(p.affix) != "different"][:3]
             self.pending[eid] = e
             self._queue[eid] = e
             self._texts[eid] = text
