@@ -363,14 +363,18 @@ def write_verdict(universe: Universe, info: PromptInfo, params: SimParams, mind:
 
 def _other_names(universe: Universe, info: PromptInfo, params: SimParams, mind: str) -> list[str]:
     """ "n = name" for the candidates written by another name of theirs that the model knows
-    ("Burma" -> "Myanmar"), and now and then a wrong one (another entry's name)."""
+    ("Burma" -> "Myanmar", "Château de Versailles" -> "Palace of Versailles"), and now and
+    then a wrong one (another entry's name)."""
     out = []
     for n, name in enumerate(info.candidates, 1):
         i = universe.lookup(name)
         if i is None:
             continue
         entry = universe.entries[i]
-        if fold(name) in {fold(o) for o in entry.others}:
+        folded = fold(name)
+        if folded != fold(entry.name) and folded in {
+            fold(o) for o in (*entry.others, *entry.variants)
+        }:
             if _belief(mind, f"{name}|other") < params.other_known:
                 out.append(f"{n} = {entry.name}")
         elif _belief(mind, f"{name}|wrong") < params.other_wrong:
