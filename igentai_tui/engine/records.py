@@ -74,6 +74,10 @@ class Verdicts:
     others: Sequence[tuple[str, int]] = ()
 
 
+# What verification taught a run: (frames, same, different) and (key of another name, entry)
+Learned = tuple[list[tuple[str, int, int]], list[tuple[str, int]]]
+
+
 @dataclass(slots=True)
 class Batch:
     """A call, the candidates its reply yielded, and the entry states it decided."""

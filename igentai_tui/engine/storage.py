@@ -15,6 +15,7 @@ from igentai_tui.engine.records import (
     Batch,
     BatchOutcome,
     CallRecord,
+    Learned,
     PartitionRow,
     RunRow,
     RunState,
@@ -67,9 +68,7 @@ class Storage(Protocol):
 
     async def confirmed_keys(self, run_id: int, limit: int) -> list[tuple[int, str, str]]: ...
 
-    async def learned(
-        self, run_id: int
-    ) -> tuple[list[tuple[str, int, int]], list[tuple[str, int]]]: ...
+    async def learned(self, run_id: int) -> Learned: ...
 
     async def interrupt_calls(self, run_id: int) -> list[CallRecord]: ...
 

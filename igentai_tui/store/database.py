@@ -30,6 +30,7 @@ from igentai_tui.engine.records import (
     Batch,
     BatchOutcome,
     CallRecord,
+    Learned,
     PartitionRow,
     RunRow,
     RunState,
@@ -376,12 +377,9 @@ class Store:
         )
         return [tuple(r) for r in rows]
 
-    async def learned(
-        self, run_id: int
-    ) -> tuple[list[tuple[str, int, int]], list[tuple[str, int]]]:
-        """What verification taught the run: (frames, same, different) answers and (key of
-        another name, entry id), of entries still confirmed or pending (nothing is merged
-        into an entry rejected or merged since)."""
+    async def learned(self, run_id: int) -> Learned:
+        """What verification taught the run; other names only of entries still confirmed or
+        pending (nothing is merged into an entry rejected or merged since)."""
         frames = await self._fetchall(
             "SELECT frames, same, different FROM frame_answers WHERE run_id = ?", (run_id,)
         )
