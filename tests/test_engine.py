@@ -127,6 +127,21 @@ async def test_request_limit_is_exact_and_calls_are_recorded(tmp_path: Path) -> 
     assert pending == result.snapshot.pending
 
 
+async def test_a_verification_request_has_a_system_prompt_of_its_own(tmp_path: Path) -> None:
+    from igentai_tui.engine.prompts import SYSTEM, VERIFY_SYSTEM
+
+    def reply(n: int, req: CompletionRequest) -> str:
+        if "Candidates:" in req.prompt:
+            return "not real: none\nother name: none"
+        return "\n".join(f"Entry {n}-{i}" for i in range(20))
+
+    p = Scripted(reply)
+    await run(tmp_path, {"s:m": p}, Limits(max_requests=6), partitions=False, verify=True)
+    checks = [r for r in p.requests if "Candidates:" in r.prompt]
+    assert checks and all(r.system == VERIFY_SYSTEM for r in checks)  # not "List entries…"
+    assert all(r.system == SYSTEM for r in p.requests if r not in checks)
+
+
 async def test_context_carries_newest_entries_within_budget(tmp_path: Path) -> None:
     def reply(n: int, req: CompletionRequest) -> str:
         return "\n".join(f"Entry {n}-{i} with a fairly long name" for i in range(40))

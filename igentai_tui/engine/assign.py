@@ -11,6 +11,7 @@ from igentai_tui.engine.prompts import (
     PLAN_VERSION,
     PROMPT_VERSION,
     SYSTEM,
+    VERIFY_SYSTEM,
     VERIFY_VERSION,
     list_prompt,
     parse_verdict,
@@ -107,7 +108,7 @@ class Assigning(Stopping):
                 version = PROMPT_VERSION
         request = CompletionRequest(
             model=model,
-            system=SYSTEM,
+            system=SYSTEM if check is None else VERIFY_SYSTEM,
             prompt=prompt,
             max_tokens=max_tokens,
             temperature=1.0 if check is None else 0.0,

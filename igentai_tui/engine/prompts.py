@@ -17,6 +17,9 @@ SYSTEM = (
     "List entries of a topic, one per line: the canonical name only (in English where one "
     "exists), no numbering, notes or repeats."
 )
+VERIFY_SYSTEM = (
+    "Check candidate entries of a topic. Reply in exactly the format asked, nothing else."
+)
 
 
 def list_prompt(topic: str, count: int, found: Sequence[str], partition: str | None = None) -> str:
