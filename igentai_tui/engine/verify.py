@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from igentai_tui.engine.normalize import forms
+from igentai_tui.engine.records import Learned
 from igentai_tui.engine.variants import Pair, Variants
 
 VERIFY_BATCH = 100  # pending entries that make a verification request due
@@ -126,17 +127,13 @@ class Verifier:
             into = self.variants.named(key) if self.enabled else None
             if into is not None and into not in self._gone:  # another name of an entry
                 self.variants.add(eid, key)
-                out.merged.append((e, into))
-                self.merged += 1
-                self._gone.add(eid)
+                self._merge(out, e, into)
                 continue
             merged = False
             for pair in self.variants.add(eid, key) if self.enabled else ():
                 verdict = self.variants.decide(pair.affix)
                 if verdict == "same":
-                    out.merged.append((e, pair.entry))
-                    self.merged += 1
-                    self._gone.add(eid)
+                    self._merge(out, e, pair.entry)
                     merged = True
                     break
                 if verdict == "ask" and len(e.pairs) < 3:
@@ -249,9 +246,7 @@ class Verifier:
                 known = self._other_name(e, others[n], out)
             if e.id in merged or known is not None:
                 into = known or next(p.entry for p, _, _ in check.pairs if p.variant == e.id)
-                out.merged.append((e, into))
-                self.merged += 1
-                self._gone.add(e.id)
+                self._merge(out, e, into)
             elif n in doubted:
                 out.rejected.append(e)
                 self.rejected += 1
@@ -274,6 +269,12 @@ class Verifier:
                 self.confirmed += 1
             del self.pending[e.id]
         return out
+
+    def _merge(self, out: Decisions, e: Pending, into: int) -> None:
+        """Decide `e` merged into entry `into`."""
+        out.merged.append((e, into))
+        self.merged += 1
+        self._gone.add(e.id)
 
     def _other_name(self, e: Pending, name: str, out: Decisions) -> int | None:
         """The entry `e` is to be merged into, `name` being its better-known name, or None
@@ -324,7 +325,7 @@ class Verifier:
         self,
         pending: Iterable[tuple[int, str, str, str | None, str]],
         confirmed: Iterable[tuple[int, str, str]] = (),
-        learned: tuple[Iterable[tuple[str, int, int]], Iterable[tuple[str, int]]] = ((), ()),
+        learned: Learned = ([], []),
     ) -> None:
         """A resumed run: what its answers taught (frames' answers, other names: `learned`),
         its confirmed entries (id, key, text), so that variants of them are asked about

@@ -68,6 +68,8 @@ def _write_verdicts(db: sqlite3.Connection, run_id: int, v: Verdicts, call_id: i
         "WHERE id = ? AND run_id = ?",
         rows,
     )
+    if not (v.frames or v.others):
+        return
     db.executemany(
         "INSERT INTO frame_answers (run_id, frames, same, different) VALUES (?, ?, ?, ?) "
         "ON CONFLICT (run_id, frames) DO UPDATE SET same = same + excluded.same, "
