@@ -122,6 +122,20 @@ def test_a_dry_small_partition_is_retired_and_the_topic_ends_exhausted() -> None
     assert reopened is not None and reopened.partition.status == "retired"
 
 
+def test_a_small_request_is_judged_by_what_it_asked_for() -> None:
+    """A letter asked for 10 that finds 4 new is mined again; one that finds 2 is dry."""
+    parts = Partitions("Paris attractions")
+    parts.next()
+    parts.planned(parts.root, [])  # first letters
+    a, b = parts.by_name[letter_partition("A")], parts.by_name[letter_partition("B")]
+    mine(parts, a, [f"A{i}" for i in range(10)], new=4, asked=10)
+    mine(parts, b, [f"B{i}" for i in range(10)], new=2, asked=10)
+    assert a.status == "active"
+    assert b.status == "retired"
+    mine(parts, a, [f"A{i}" for i in range(10, 50)], new=4, asked=50)  # 4 of 50: dry,
+    assert a.status == "split"  # and split, having found 50
+
+
 def test_a_dry_partition_crowded_by_entries_found_elsewhere_is_split() -> None:
     """A dry partition that found fewer than `SPLIT_REACH` of what the best focus reached is
     retired, unless most of what it proposed had been found elsewhere first (its replies are

@@ -26,7 +26,9 @@ from igentai_tui.providers.base import estimate_tokens
 __all__ = ["SEEN_MAX", "Partition", "Partitions", "Task"]
 
 RETIRE_YIELD = 0.10  # a partition whose recent yield falls below this is dry
-RETIRE_NEW = 5  # ... or whose latest request found fewer new entries than this
+RETIRE_NEW = 5  # ... or whose latest request found fewer new entries than this, or than
+RETIRE_SHARE = 0.25  # this share of the entries it asked for (a small request of a narrow
+# partition finds few by its size, not because the partition is spent)
 PLAN_MORE = 3  # a subtopic answer adding at least this many new names is followed by another
 PLAN_COUNT = 40  # subtopics asked for per answer (models name fewer)
 PLAN_GAP = 2  # list requests between two subtopic answers of one partition (while any can be
@@ -160,8 +162,9 @@ class Partitions(Settling):
         self, p: Partition, candidates: Sequence[Forms], new: int, tokens: int, asked: int = 0
     ) -> None:
         """Account a successful list request on `p` (that asked for `asked` entries), then
-        retire or split it if it is done: dry (its reply ran out, see `SHORT`, or its recent
-        yield of real entries is under `RETIRE_YIELD`)."""
+        retire or split it if it is done: dry (its reply ran out, see `SHORT`, its recent
+        yield of real entries is under `RETIRE_YIELD`, or its latest request found fewer
+        than `RETIRE_NEW`, or than `RETIRE_SHARE` of what it asked for when it asked for few)."""
         before = len(p.seen)
         rate = p.recent_rate
         self._lists += 1
@@ -191,9 +194,10 @@ class Partitions(Settling):
             up = q.parent
         if p.status != "active":
             return
+        few = min(RETIRE_NEW, RETIRE_SHARE * (asked or DEFAULT_REQUEST))
         dry = p.short or (
             p.requests >= (1 if p.kind in ("letter", "prefix") else 2)
-            and ((p.recent_yield or 0.0) < RETIRE_YIELD or p.last_new < RETIRE_NEW)
+            and ((p.recent_yield or 0.0) < RETIRE_YIELD or p.last_new < few)
         )
         if not dry:
             return
