@@ -206,6 +206,22 @@ def test_a_letter_partition_is_shown_its_parents_entries_with_that_letter() -> N
     assert "Musée Rodin" in shown and "Marmottan" in shown and "Louvre" not in shown
 
 
+def test_a_dry_letter_its_parent_knew_many_in_is_split_into_prefixes() -> None:
+    """A letter of a big group whose reply is crowded by what the run knows is split by what
+    its parent found in it, though it proposed few itself."""
+    parts = planned_root()
+    museums = parts.by_name["Museums"]
+    mine(parts, museums, [f"Musee {i}" for i in range(60)], new=60)
+    mine(parts, museums, [f"Salle {i}" for i in range(60)], new=2)
+    parts.next()
+    made = {p.letters: p for p in parts.planned(museums, [])}
+    m = made["M"]
+    assert m.weight == 60
+    mine(parts, m, [f"Musee {i}" for i in range(20)] + ["Musee A", "Musee B"], new=2, asked=22)
+    assert m.status == "split"
+    assert {p.prefix for p in parts.children(m)} == {"mu"}
+
+
 def test_request_size_follows_what_the_partition_still_gives() -> None:
     parts = planned_root()
     churches = parts.by_name["Churches"]
@@ -468,8 +484,8 @@ def test_a_big_retired_partition_is_split_before_the_topic_is_exhausted() -> Non
     mine(parts, churches, [f"Church {i}" for i in range(50)], new=50)
     mine(parts, churches, [f"Church {i}" for i in range(3)], new=0)
     assert churches.status == "retired"  # 50 < 0.35 * 300
-    for p in list(parts.by_name.values()):
-        while p.status == "active":
+    while active := [p for p in parts.by_name.values() if p.status == "active"]:
+        for p in active:  # (the letter M, holding 300, is split into prefixes)
             mine(parts, p, [f"{p.name} {i}" for i in range(3)], new=0)
     assert parts.exhausted()
     assert parts.settle(400) == "reopened"

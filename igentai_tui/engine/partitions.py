@@ -209,13 +209,15 @@ class Partitions(Settling):
 
     def _much_left(self, p: Partition) -> bool:
         """Whether a dry partition holds enough real entries to be split rather than retired:
-        it found `SPLIT_MIN_FOUND`, and `SPLIT_REACH` of the most any focus found (its end
-        was likely where a model's recall from one focus ends, not where its entries do), or
-        most of what it proposed had been found elsewhere (`MASKED`: entries the run knows
-        crowd its replies, more than its context can show)."""
-        if p.found >= max(SPLIT_MIN_FOUND, SPLIT_REACH * self._reach):
+        it found `SPLIT_MIN_FOUND` (or, a letter or prefix, held as many of its parent's when
+        it was made), and `SPLIT_REACH` of the most any focus found (its end was likely where
+        a model's recall from one focus ends, not where its entries do), or most of what it
+        proposed had been found elsewhere (`MASKED`: entries the run knows crowd its
+        replies, more than its context can show)."""
+        found = max(p.found, p.weight * p.real_share)
+        if found >= max(SPLIT_MIN_FOUND, SPLIT_REACH * self._reach):
             return True
-        return p.found >= SPLIT_MIN_FOUND and p.foreign >= MASKED * p.distinct
+        return found >= SPLIT_MIN_FOUND and p.foreign >= MASKED * p.distinct
 
     def plan_failed(self, p: Partition) -> list[Partition]:
         """A planning request failed; after `PLAN_ATTEMPTS`, fall back to first letters (or,
