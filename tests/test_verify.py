@@ -62,26 +62,6 @@ def test_one_name_in_two_frames_is_asked_once_the_frames_recur() -> None:
     assert len(w.add(99, "gallery")) == CORE_MAX - 1
 
 
-def test_a_bracketed_group_is_one_frame_around_the_name_as_its_signature_reads_it() -> None:
-    v = Variants()
-    v.add(1, F("Louvre").key)
-    [p] = v.add(2, F("The Louvre Museum (Paris)").key)  # "Louvre Museum" reads as "Louvre"
-    assert (p.variant, p.entry, p.affix) == (2, 1, "sfx (paris)")
-    v.add(3, F("Georgia (country)").key)
-    assert v.add(4, F("Georgia (U.S. state)").key) == []  # two groups, neither recurring
-    assert {(p.entry, p.affix) for p in v.add(5, F("Georgia").key)} == {
-        (3, "sfx (country)"),
-        (4, "sfx (us state)"),
-    }  # the bare name arriving later is asked about against both
-
-
-def test_unverified_a_name_and_itself_in_brackets_fold_two_groups_do_not() -> None:
-    v = Verifier(enabled=False)
-    out = add(v, 1, ["Louvre", "Louvre (Paris)", "Georgia (country)", "Georgia (U.S. state)"])
-    assert [e.id for e in out.confirmed] == [1, 3, 4]
-    assert [(e.id, into) for e, into in out.merged] == [(2, 1)]
-
-
 def test_an_affix_folds_once_answers_settle_it_and_only_in_its_place() -> None:
     v = Variants()
     for _ in range(LEARN - 1):

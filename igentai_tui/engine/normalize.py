@@ -82,11 +82,14 @@ def _cut(text: str, pattern: re.Pattern[str], *, lower_only: bool) -> str:
     return text
 
 
-def trailing_group(text: str) -> int:
-    """Where a final bracketed group starts ("Georgia (U.S. state)" -> 8, "Louvre [1]" -> 7),
-    or -1 when `text` does not end with one or would be nothing without it."""
-    if text[-1:] not in _CLOSERS:
-        return -1
+# A bracketed number tells works apart ("King Kong (1933)", "King Kong (2005)"): it is kept, and
+# "The Godfather (1972)" / "The Godfather" becomes a question for the verifier (variants.py).
+_NUMBER_GROUP = re.compile(r"[(\[]\d{1,4}s?[)\]]")
+
+
+def _without_trailing_group(text: str) -> str:
+    """`text` without a final bracketed group ("Louvre (Paris)" -> "Louvre"), if text remains
+    and the group is not a number ("King Kong (1933)" is kept)."""
     depth = 0
     for i in range(len(text) - 1, -1, -1):
         ch = text[i]
@@ -95,26 +98,26 @@ def trailing_group(text: str) -> int:
         elif ch in _OPENERS:
             depth -= 1
             if depth == 0:
-                return i if text[:i].strip() else -1
-    return -1
+                if _NUMBER_GROUP.fullmatch(text, i):
+                    return text
+                return text[:i].rstrip() or text
+    return text
 
 
 def strip_description(text: str) -> str:
     """`text` without a trailing description.
 
-    "Louvre - art museum", "Louvre: the largest museum", "Louvre, a museum" all give
-    "Louvre"; "Spider-Man", "Star Wars: A New Hope", "Paris, Texas" are kept. So is a final
-    group in round brackets: it is where names are told apart ("Georgia (U.S. state)", "King
-    Kong (1933)"), and its key makes it a question for the verifier (`key_of`, variants.py);
-    one in square or curly brackets ("Louvre [museum]", "[1]") is dropped."""
+    "Louvre - art museum", "Louvre (Paris)", "Louvre: the largest museum", "Louvre, a museum"
+    all give "Louvre"; "Spider-Man", "Star Wars: A New Hope", "Paris, Texas" are kept.
+    """
     if _DESCRIPTION_HINT.isdisjoint(text):
         return text
     for _ in range(4):
         before = text
         if not _DASHES.isdisjoint(text):
             text = _cut(text, _DASH, lower_only=False)
-        if text[-1:] in "]}" and (i := trailing_group(text)) >= 0:
-            text = text[:i].rstrip()
+        if text[-1:] in _CLOSERS:
+            text = _without_trailing_group(text)
         if ":" in text:
             text = _cut(text, _COLON, lower_only=False)
         if "," in text:
@@ -235,12 +238,7 @@ def key_of(text: str) -> str:
     ("Lоuvre" with a Cyrillic о -> "louvre"); runs of single letters joined ("U.S.A." ->
     "usa"); St/Ste/Mt/Ft before a word -> saint, sainte, mount, fort, a final St -> street;
     whitespace collapsed.
-    A final bracketed group stays one unit at the end of the key, in brackets ("Georgia (U.S.
-    state)" -> "georgia (us state)"), so that the frames of variants.py take it whole.
     """
-    if text[-1:] == ")" and (i := trailing_group(text)) >= 0:
-        head, inner = key_of(text[:i]), key_of(text[i + 1 : -1])
-        return f"{head} ({inner})" if head and inner else head or inner
     if not text.isascii():
         text = unicodedata.normalize("NFKC", text.replace("™", ""))
     m = _ARTICLE.match(text)
@@ -338,8 +336,6 @@ def loose_of(key: str) -> str:
     distinctive word is left; connectors ("of", "de", "la"...) are dropped unless first; the
     tokens are sorted. "Musée du Louvre", "Louvre Museum" and "Louvre" all give "louvre".
     """
-    if key[-1:] == ")":
-        key = key.replace("(", " ").replace(")", " ")
     tokens = list(map(_singular, key.split()))
     if len(tokens) > 1:
         if tokens[-1] in _GENERIC or tokens[0] in _GENERIC:
@@ -367,13 +363,7 @@ def _forms(candidate: str) -> Forms | None:
     """`forms` for any candidate, by the general steps."""
     if len(candidate) > 4 * MAX_ENTRY_CHARS:  # hopeless, and not worth the regexes
         return None
-    text = strip_description(clean_item(candidate))
-    i = trailing_group(text) if text[-1:] == ")" else -1
-    if i > 0:  # the name is unwrapped, its group kept as written ("“Louvre” (Paris)")
-        head = text[:i].rstrip()
-        text = unwrap(head) + text[len(head) :]
-    else:
-        text = unwrap(text)
+    text = unwrap(strip_description(clean_item(candidate)))
     if not text or len(text) > MAX_ENTRY_CHARS:
         return None
     key = key_of(text)

@@ -21,8 +21,6 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from igentai_tui.engine.normalize import loose_of, trailing_group
-
 LEARN = 3  # answers that settle a pair of frames (all of one kind, or nearly)
 LEARN_NOISE = 0.1  # share of contrary answers a pair of frames may have and still be settled
 MAX_INDEXED = 100_000  # entries indexed (memory stays bounded); later ones are not paired
@@ -76,30 +74,18 @@ class Variants:
         self._names: dict[str, list[tuple[int, str]]] = {}  # name -> (entry id, frame); "" bare
         self._frames: Counter[str] = Counter()  # frame -> entries seen in it
         self._others: dict[str, int] = {}  # key of another name of an entry -> entry id
-        # A final bracketed group is one frame, whatever its length ("Georgia (U.S. state)"),
-        # around the name before it as the loose signature reads it ("The Louvre Museum
-        # (Paris)" is "Louvre" in "(Paris)"): loose signature -> the entry without a group,
-        # and -> (entry, group) of those with one.
-        self._plain: dict[str, int] = {}
-        self._grouped: dict[str, list[tuple[int, str]]] = {}
         self.answers: dict[str, list[int]] = {}  # affix -> [same, different]
 
     def __len__(self) -> int:
         return len(self._keys)
 
-    def add(self, entry: int, key: str, *, words: bool = True) -> list[Pair]:
+    def add(self, entry: int, key: str) -> list[Pair]:
         """Index a new entry; return the pairs it makes with entries already known: the same
-        name bare or in another frame (with `words`, frames of words; always, bracketed
-        groups). A name seen in `CORE_MAX` frames is a common word ("Gallery" in "X
-        Gallery"), not a name: it pairs nothing more."""
+        name bare or in another frame. A name seen in `CORE_MAX` frames is a common word
+        ("Gallery" in "X Gallery"), not a name: it pairs nothing more."""
         if key in self._keys or len(self._keys) >= MAX_INDEXED:
             return []
-        self._keys[key] = entry
-        if key[-1:] == ")" and (i := trailing_group(key)) > 0:
-            return self._group(entry, loose_of(key[:i]), "sfx " + key[i:])
-        pairs = self._group(entry, loose_of(key), "")
-        if not words:
-            return pairs
+        pairs: list[Pair] = []
         done: set[str] = set()
         for name, frame in [(key, ""), *affixed(key)]:
             self._frames[frame] += 1
@@ -116,23 +102,7 @@ class Variants:
                 if f != frame and not rare:
                     pairs.append(Pair(entry, other, label))
             seen.append((entry, frame))
-        return pairs
-
-    def _group(self, entry: int, name: str, frame: str) -> list[Pair]:
-        """The pairs an entry makes as `name` (a loose signature) in a bracketed group
-        (`frame`), or bare (""), with those known in another group or bare."""
-        grouped = self._grouped.get(name, [])
-        if not frame:
-            self._plain.setdefault(name, entry)
-            return [Pair(entry, other, f) for other, f in grouped[:CORE_MAX]]
-        bare = self._plain.get(name)
-        pairs = [] if bare is None else [Pair(entry, bare, frame)]
-        for other, f in grouped[:CORE_MAX]:
-            label = _label(frame, f)
-            if f != frame and min(self._frames[f], self._frames[frame]) >= FRAME_MIN:
-                pairs.append(Pair(entry, other, label))
-        self._frames[frame] += 1
-        self._grouped.setdefault(name, []).append((entry, frame))
+        self._keys[key] = entry
         return pairs
 
     def other_name(self, entry: int, key: str) -> int | None:

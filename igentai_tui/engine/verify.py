@@ -130,8 +130,8 @@ class Verifier:
                 self._merge(out, e, into)
                 continue
             merged = False
-            for pair in self.variants.add(eid, key, words=self.enabled):
-                verdict = self.variants.decide(pair.affix) if self.enabled else _unasked(pair)
+            for pair in self.variants.add(eid, key) if self.enabled else ():
+                verdict = self.variants.decide(pair.affix)
                 if verdict == "same":
                     self._merge(out, e, pair.entry)
                     merged = True
@@ -343,9 +343,3 @@ class Verifier:
             self.pending[eid] = e
             self._queue[eid] = e
             self._texts[eid] = text
-
-
-def _unasked(pair: Pair) -> str:
-    """What an unverified run takes a pair for: a name and itself with a bracketed group are
-    the same ("Louvre (Paris)" / "Louvre"), as verifiers mostly answer; two groups differ."""
-    return "different" if " | " in pair.affix else "same"
