@@ -10,7 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from igentai_tui.engine.events import Event, NewEntries, Notice, ProducerState, RunEnded
-from igentai_tui.engine.normalize import key_of
+from igentai_tui.engine.normalize import forms, key_of
+from igentai_tui.engine.variants import LEARN
 from igentai_tui.engine.orchestrator import Arm, Limits, Orchestrator, RunResult, RunSettings
 from igentai_tui.engine.records import RunRow
 from igentai_tui.output import OutputFile
@@ -471,3 +472,37 @@ def test_one_full_rate_window_halves_the_cap_once() -> None:
     assert t.rate_limited(5, now=100.0 + WINDOW_S - 1) is None  # still the same episode
     later = [t.rate_limited(5, now=200.0 + i) for i in range(3)]
     assert later[-1] == 2  # a new burst later halves again
+
+
+async def test_a_resumed_run_folds_a_pending_variant_as_a_new_one_would_be(
+    tmp_path: Path,
+) -> None:
+    sim = SimProvider("instant", seed=3)
+    first, _, _ = await run(tmp_path, {"sim:instant": sim}, Limits(max_requests=6), producers=1)
+    con = sqlite3.connect(tmp_path / "igentai.db")
+    rid, into, text, part = con.execute(
+        "SELECT run_id, id, text, partition FROM entries WHERE status = 'confirmed' "
+        "AND text NOT LIKE '% %' ORDER BY id LIMIT 1"
+    ).fetchone()
+    variant = forms(f"{text} Quarter")
+    assert variant is not None
+    # Pending when the run stopped: "X Quarter", where "X" is in, and the run's answers had
+    # settled that "X Quarter" is X (so a new "Y Quarter" would be folded at once).
+    cur = con.execute(
+        "INSERT INTO entries (run_id, key, loose, text, partition, first_seen, status) "
+        "VALUES (?, ?, ?, ?, ?, '2026-12-07T00:00:00Z', 'pending')",
+        (rid, variant.key, variant.loose, variant.text, part),
+    )
+    eid = cur.lastrowid
+    con.execute("INSERT INTO frame_answers VALUES (?, 'sfx quarter', ?, 0)", (rid, LEARN))
+    asked = con.execute("SELECT count(*) FROM calls WHERE prompt_version NOT LIKE 'verify%'")
+    asked = asked.fetchone()[0]
+    con.commit()
+    con.close()
+    orc = await resume_listless(tmp_path, sim, first.run, asked)
+    con = sqlite3.connect(tmp_path / "igentai.db")
+    row = con.execute("SELECT status, merged_into FROM entries WHERE id = ?", (eid,)).fetchone()
+    con.close()
+    assert row == ("merged", into)
+    assert orc.metrics.merged >= 1 and eid not in orc.verifier.pending
+    assert variant.text not in (tmp_path / "output.txt").read_text(encoding="utf-8")

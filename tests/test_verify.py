@@ -165,21 +165,49 @@ def test_a_verdict_reply_is_read_by_number_and_anything_else_is_unreadable() -> 
     assert parse_verdict("I cannot help with that.", 6, 2) is None
 
 
-def test_a_candidate_better_known_by_another_name_is_merged_into_it() -> None:
+def test_a_better_known_name_merges_two_entries_once_a_pair_question_agrees() -> None:
     v = Verifier()
     add(v, 1, ["Myanmar", "Czechia"])
     check = v.take("b:m")
     assert check is not None
     out = v.verdict(check, doubted=set(), same=set(), others={1: "Czech Republic"})
     assert [e.id for e in out.confirmed] == [1, 2]  # nothing of that name yet
-    out = add(v, 3, ["Czech Republic", "Burma"])  # the name given comes: it is Czechia
+    assert out.others == [("czech republic", 2)]
+    out = add(v, 3, ["Czech Republic", "Burma"])  # the name given comes: is it Czechia?
+    assert not out.merged
+    check = v.take("b:m")
+    assert check is not None and [e.id for e in check.entries] == [3, 4]
+    assert [(p.variant, p.entry, a, b) for p, a, b in check.pairs] == [
+        (3, 2, "Czech Republic", "Czechia")
+    ]
+    out = v.verdict(check, doubted=set(), same={0}, others={1: "Myanmar"})
     assert [(e.id, into) for e, into in out.merged] == [(3, 2)]
+    assert not out.confirmed and not out.frames  # Burma waits for its own question
     check = v.take("b:m")
     assert check is not None and [e.id for e in check.entries] == [4]
-    out = v.verdict(check, doubted=set(), same=set(), others={0: "Myanmar"})
+    assert [(a, b) for _, a, b in check.pairs] == [("Burma", "Myanmar")]
+    out = v.verdict(check, doubted=set(), same={0}, others={0: "Myanmar"})
     assert [(e.id, into) for e, into in out.merged] == [(4, 1)]
     add(v, 5, ["Ruritania"])
     check = v.take("b:m")
     assert check is not None
     out = v.verdict(check, doubted={0}, same=set(), others={0: "Myanmar"})
     assert [e.id for e in out.rejected] == [5] and not out.merged  # not real: not merged
+    assert not v.pending
+
+
+def test_a_wrong_better_known_name_keeps_both_entries_and_is_not_asked_again() -> None:
+    v = Verifier()
+    add(v, 1, ["Georgia", "Atlanta"])
+    check = v.take("b:m")
+    assert check is not None
+    v.verdict(check, doubted=set(), same=set())
+    add(v, 3, ["Tbilisi"])
+    check = v.take("b:m")
+    assert check is not None
+    out = v.verdict(check, doubted=set(), same=set(), others={0: "Atlanta"})  # wrong
+    assert not out.merged and not out.confirmed and 3 in v.pending
+    check = v.take("b:m")
+    assert check is not None and [(a, b) for _, a, b in check.pairs] == [("Tbilisi", "Atlanta")]
+    out = v.verdict(check, doubted=set(), same=set(), others={0: "Atlanta"})  # said again
+    assert [e.id for e in out.confirmed] == [3] and not out.merged and not v.pending

@@ -81,11 +81,16 @@ class Orchestrator(Ingesting):
             self.partitions.restore(state.partitions, state.seen)
             for verdicts in state.verdicts:  # how real each partition was found to be
                 self.partitions.verified(*verdicts)
-            self.verifier.restore(
-                await self.store.pending_entries(resume.id),
-                await self.store.confirmed_keys(resume.id, MAX_INDEXED),
-                await self.store.learned(resume.id),
+            folded = self._hold(
+                self.verifier.restore(
+                    await self.store.pending_entries(resume.id),
+                    await self.store.confirmed_keys(resume.id, MAX_INDEXED),
+                    await self.store.learned(resume.id),
+                )
             )
+            if folded.merged:  # pending variants of frames the run had learned to fold
+                await self.store.decide(resume.id, folded)
+                self._decided([i for i, _ in folded.merged])
             self.verifier.confirmed = self.metrics.confirmed
             self.metrics.asked = state.requests - state.checks
             tokens = state.input_tokens + state.output_tokens

@@ -36,6 +36,7 @@ VERIFY_INFLIGHT = 2  # verification requests at once
 PAIRS_MAX = 40  # "same thing?" pairs asked in one request
 AGREE_ARMS = 2  # different provider:models proposing an entry confirm it
 FAIL_LIMIT = 3  # unreadable verification replies in a row before verification is off
+OTHER_NAME = "other name"  # the affix of a pair a better-known name makes (nothing to learn)
 HOLD_SHARE = 0.65  # entries accepted from partitions estimated less real than this are held
 # (chosen on the tuning worlds: docs/architecture.md, "Held entries")
 
@@ -106,6 +107,7 @@ class Verifier:
         self.held = 0  # entries held so far (see verdict)
         self._held: set[int] = set()  # ids of the entries held now
         self._gone: set[int] = set()  # ids of the entries rejected or merged
+        self._denied: set[tuple[int, int]] = set()  # better-known-name pairs answered "not same"
 
     # -- arrivals ------------------------------------------------------------------------------
 
@@ -124,29 +126,30 @@ class Verifier:
             e = Pending(eid, text, partition, {arm}, self.ticks, pid, arm)
             e.parts.add(partition)
             self._texts[eid] = text
-            into = self.variants.named(key) if self.enabled else None
-            if into is not None and into not in self._gone:  # another name of an entry
-                self.variants.add(eid, key)
-                self._merge(out, e, into)
-                continue
-            merged = False
-            for pair in self.variants.add(eid, key) if self.enabled else ():
-                verdict = self.variants.decide(pair.affix)
-                if verdict == "same":
-                    self._merge(out, e, pair.entry)
-                    merged = True
-                    break
-                if verdict == "ask" and len(e.pairs) < 3:
-                    e.pairs.append(pair)
-            if merged:
-                continue
             if not self.enabled:
                 out.confirmed.append(e)
                 self.confirmed += 1
-                continue
-            self.pending[eid] = e
-            self._queue[eid] = e
+            elif not self._pair_up(out, e, key):
+                self.pending[eid] = e
+                self._queue[eid] = e
         return out
+
+    def _pair_up(self, out: Decisions, e: Pending, key: str) -> bool:
+        """Index `e` under `key` and note the questions it raises: a pair with an entry a
+        verifier called by this name (see `_other_name`), and pairs of frames with entries
+        already known; a pair whose frames the run has learned to fold merges `e` at once
+        (then True)."""
+        into = self.variants.named(key)
+        if into is not None and into != e.id and into not in self._gone:
+            e.pairs.append(Pair(e.id, into, OTHER_NAME))
+        for pair in self.variants.add(e.id, key):
+            verdict = self.variants.decide(pair.affix)
+            if verdict == "same":
+                self._merge(out, e, pair.entry)
+                return True
+            if verdict == "ask" and len(e.pairs) < 3:
+                e.pairs.append(pair)
+        return False
 
     def hit(self, entry: int, arm: str, partition: str | None = None) -> Decisions:
         """A pending entry was proposed again on `arm` in `partition`: agreement between
@@ -217,8 +220,10 @@ class Verifier:
         """Apply a verification reply: `doubted` candidates (0-based) are rejected, the others
         confirmed (up to `limit` in all, the rest stay pending); a pair answered `same` merges
         its variant into the other entry, and each answer teaches the pair's affix. A
-        candidate the reply gives a better-known name for (`others`) is merged into the entry
-        of that name, or, while there is none, that entry is merged into it when it comes.
+        candidate the reply gives a better-known name for (`others`) stays pending, paired
+        with the entry of that name (or, while there is none, that entry is paired with it
+        when it comes): a model names a wrong entry now and then, so the claim is asked as a
+        "same thing?" question before two entries the run found become one.
 
         A verifier also takes some inventions for real, most of all its own. An entry it
         accepts from a partition whose entries are estimated less than `HOLD_SHARE` real
@@ -227,26 +232,33 @@ class Verifier:
         self.inflight -= 1
         self.failures = 0
         out = Decisions()
-        merged: set[int] = set()
+        merged: dict[int, int] = {}  # variant -> the entry it was found to name
         batch: dict[str | None, list[int]] = {}  # partition -> [checked, doubted] here
         for n, e in enumerate(check.entries):
             counts = batch.setdefault(e.partition, [0, 0])
             counts[0] += 1
             counts[1] += n in doubted
         for n, (pair, _, _) in enumerate(check.pairs):
-            self.variants.learn(pair.affix, n in same)
-            out.frames.append((pair.affix, n in same))
-            if n in same and pair.variant not in merged:
-                merged.add(pair.variant)
+            if pair.affix == OTHER_NAME:  # a claim checked, nothing to learn from
+                if n not in same:
+                    self._denied.add((pair.variant, pair.entry))
+            else:
+                self.variants.learn(pair.affix, n in same)
+                out.frames.append((pair.affix, n in same))
+            if n in same:
+                merged.setdefault(pair.variant, pair.entry)
         for n, e in enumerate(check.entries):
             e.checking = False
             e.pairs = []
             known = None
             if others and n in others and n not in doubted and e.id not in merged:
                 known = self._other_name(e, others[n], out)
-            if e.id in merged or known is not None:
-                into = known or next(p.entry for p, _, _ in check.pairs if p.variant == e.id)
-                self._merge(out, e, into)
+            if e.id in merged:
+                self._merge(out, e, merged[e.id])
+            elif known is not None:  # asked again, as a pair: a better-known name may be wrong
+                e.pairs = [Pair(e.id, known, OTHER_NAME)]
+                self._queue[e.id] = e
+                continue
             elif n in doubted:
                 out.rejected.append(e)
                 self.rejected += 1
@@ -277,15 +289,18 @@ class Verifier:
         self._gone.add(e.id)
 
     def _other_name(self, e: Pending, name: str, out: Decisions) -> int | None:
-        """The entry `e` is to be merged into, `name` being its better-known name, or None
-        (then `name` is noted in `out` as another name of `e`, if it is new)."""
+        """The entry `name` names, a verifier having called it `e`'s better-known name (to be
+        asked about as a pair), or None: no such entry yet (then `name` is noted in `out` as
+        another name of `e`, if it is new), or the pair was asked about already."""
         f = forms(name)
         if f is None:
             return None
         into = self.variants.other_name(e.id, f.key)
         if into is None:
             out.others.append((f.key, e.id))
-        return into if into is not None and into != e.id and into not in self._gone else None
+            return None
+        gone = into == e.id or into in self._gone or (e.id, into) in self._denied
+        return None if gone else into
 
     def failed(self, check: Check) -> Decisions:
         """A verification request failed (an error, or a reply that does not answer): its
@@ -326,20 +341,21 @@ class Verifier:
         pending: Iterable[tuple[int, str, str, str | None, str]],
         confirmed: Iterable[tuple[int, str, str]] = (),
         learned: Learned = ([], []),
-    ) -> None:
+    ) -> Decisions:
         """A resumed run: what its answers taught (frames' answers, other names: `learned`),
         its confirmed entries (id, key, text), so that variants of them are asked about
-        again, then its pending entries (id, text, key, partition, arm), each with the pairs
-        it makes."""
+        again, then its pending entries (id, text, key, partition, arm), each paired up as a
+        new one is (`add`). Returns the merges that decides."""
         self.variants.restore(*learned)
         for eid, key, text in confirmed:
             self.variants.add(eid, key)
             self._texts[eid] = text
+        out = Decisions()
         for eid, text, key, partition, arm in pending:
             e = Pending(eid, text, partition, {arm}, 0, 0, arm)
             e.parts.add(partition)
-            pairs = self.variants.add(eid, key)
-            e.pairs = [p for p in pairs if self.variants.decide(p.affix) != "different"][:3]
-            self.pending[eid] = e
-            self._queue[eid] = e
             self._texts[eid] = text
+            if not self._pair_up(out, e, key):
+                self.pending[eid] = e
+                self._queue[eid] = e
+        return out
