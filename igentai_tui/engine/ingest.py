@@ -198,7 +198,9 @@ class Ingesting(Assigning):
                 if listing and call.error_kind is None:
                     if verifying:
                         new = [(e.id, e.text, e.key) for e in out.new]
-                        auto.extend(self.verifier.add(new, it.arm, call.partition, it.pid))
+                        auto.extend(
+                            self.verifier.add(new, it.arm, call.partition, it.pid, out.call_id)
+                        )
                         for eid in out.pending_hits:
                             auto.extend(self.verifier.hit(eid, it.arm, call.partition))
                     else:

@@ -18,6 +18,7 @@ MIN_SUBTOPICS = 3  # a first split into fewer distinct new subtopics is poor: le
 MOSTLY_REJECTED = 0.5  # a partition whose checked entries are less real than this is dry
 VERIFIER_DOUBT = 0.02  # real entries a verifier calls not real (assumed; see estimated_real)
 VERIFIER_BELIEF = 0.25  # inventions a verifier takes for real, at most (assumed)
+REPLY_PRIOR = 10.0  # entries' worth of its partition's rate in a reply's (see estimated_real)
 SATURATION_LEFT = 0.10  # the topic may be exhausted once less than this is estimated unfound
 REPLAN_PROBES = 10  # ... or once the last this many partitions looked at again brought under
 REPLAN_GAIN = 1.0  # this many confirmed entries each (re-planning says done, whatever the
@@ -51,18 +52,29 @@ class Settling(PartitionTree):
         """The share of entries verification has found real so far in this run."""
         return self._share
 
-    def estimated_real(self, name: str | None, checked: int = 0, rejected: int = 0) -> float:
+    def estimated_real(
+        self,
+        name: str | None,
+        checked: int = 0,
+        rejected: int = 0,
+        reply: list[int] | None = None,
+    ) -> float:
         """The share of the new entries of partition `name` estimated to be real, once the
         verifier's own errors are allowed for: it rejects about `VERIFIER_DOUBT` of real
         entries and accepts up to `VERIFIER_BELIEF` of inventions, so a partition whose
         entries it rejects at rate q is (1 - (q - doubt) / (1 - belief - doubt)) real.
-        `checked` and `rejected` count a verdict not told to the partition yet."""
+        `checked` and `rejected` count a verdict not told to the partition yet. With `reply`
+        ([checked, rejected] of one reply's entries), the share of that reply's: a model
+        that has run out of what it knows invents a run of names, so its reply's own
+        verdicts count, the partition's rate standing for `REPLY_PRIOR` of them."""
         p = self.by_name.get(name or "")
         if p is None:
             return 1.0
         q = (p.rejected + rejected + REAL_PRIOR * (1 - self._share)) / (
             p.checked + checked + REAL_PRIOR
         )
+        if reply is not None:
+            q = (reply[1] + REPLY_PRIOR * q) / (reply[0] + REPLY_PRIOR)
         real = 1 - (q - VERIFIER_DOUBT) / (1 - VERIFIER_BELIEF - VERIFIER_DOUBT)
         return min(1.0, max(0.0, real))
 

@@ -37,6 +37,7 @@ PAIRS_MAX = 40  # "same thing?" pairs asked in one request
 AGREE_ARMS = 2  # different provider:models proposing an entry confirm it
 FAIL_LIMIT = 3  # unreadable verification replies in a row before verification is off
 OTHER_NAME = "other name"  # the affix of a pair a better-known name makes (nothing to learn)
+REPLIES_KEPT = 10_000  # requests whose verdict counts are kept (the latest)
 HOLD_SHARE = 0.65  # entries accepted from partitions estimated less real than this are held
 # (chosen on the tuning worlds: docs/architecture.md, "Held entries")
 
@@ -52,6 +53,7 @@ class Pending:
     since: int  # list requests made before it arrived
     pid: int = 0  # the producer that proposed it first
     arm: str = ""  # ... on this provider:model
+    reply: int = 0  # ... in this request (its call id; 0: not known)
     checking: bool = False
     pairs: list[Pair] = field(default_factory=list)  # "same thing?" questions to ask with it
     parts: set[str | None] = field(default_factory=set)  # partitions that proposed it
@@ -108,6 +110,7 @@ class Verifier:
         self._held: set[int] = set()  # ids of the entries held now
         self._gone: set[int] = set()  # ids of the entries rejected or merged
         self._denied: set[tuple[int, int]] = set()  # better-known-name pairs answered "not same"
+        self._replies: dict[int, list[int]] = {}  # request -> [its entries checked, doubted]
 
     # -- arrivals ------------------------------------------------------------------------------
 
@@ -117,13 +120,15 @@ class Verifier:
         arm: str,
         partition: str | None,
         pid: int = 0,
+        reply: int = 0,
     ) -> Decisions:
-        """New entries (id, text, key) proposed on `arm` in `partition`. Pairs with entries
+        """New entries (id, text, key) proposed on `arm` in `partition`, by producer `pid` in
+        request `reply`. Pairs with entries
         already known are noted; a pair whose affix the run has learned to fold is merged at
         once. Returns the decisions made now."""
         out = Decisions()
         for eid, text, key in entries:
-            e = Pending(eid, text, partition, {arm}, self.ticks, pid, arm)
+            e = Pending(eid, text, partition, {arm}, self.ticks, pid, arm, reply)
             e.parts.add(partition)
             self._texts[eid] = text
             if not self.enabled:
@@ -215,7 +220,7 @@ class Verifier:
         doubted: set[int],
         same: set[int],
         others: dict[int, str] | None = None,
-        real_share: Callable[[str | None, int, int], float] | None = None,
+        real_share: Callable[[str | None, int, int, list[int] | None], float] | None = None,
     ) -> Decisions:
         """Apply a verification reply: `doubted` candidates (0-based) are rejected, the others
         confirmed (up to `limit` in all, the rest stay pending); a pair answered `same` merges
@@ -226,18 +231,24 @@ class Verifier:
         "same thing?" question before two entries the run found become one.
 
         A verifier also takes some inventions for real, most of all its own. An entry it
-        accepts from a partition whose entries are estimated less than `HOLD_SHARE` real
-        (`real_share`), that one model proposed in one partition only, is *held*: pending
-        until a proposal from another partition or model vouches for it."""
+        accepts from a reply whose entries are estimated less than `HOLD_SHARE` real
+        (`real_share`: by what verification found of its partition and of that reply), that
+        one model proposed in one partition only, is *held*: pending until a proposal from
+        another partition or model vouches for it."""
         self.inflight -= 1
         self.failures = 0
         out = Decisions()
         merged: dict[int, int] = {}  # variant -> the entry it was found to name
-        batch: dict[str | None, list[int]] = {}  # partition -> [checked, doubted] here
+        batch: dict[str | None, tuple[int, int]] = {}  # partition -> (checked, doubted) here
         for n, e in enumerate(check.entries):
-            counts = batch.setdefault(e.partition, [0, 0])
-            counts[0] += 1
-            counts[1] += n in doubted
+            checked, doubts = batch.get(e.partition, (0, 0))
+            batch[e.partition] = (checked + 1, doubts + (n in doubted))
+            if e.reply:
+                counts = self._replies.setdefault(e.reply, [0, 0])
+                counts[0] += 1
+                counts[1] += n in doubted
+        while len(self._replies) > REPLIES_KEPT:  # the oldest requests' are done with
+            del self._replies[next(iter(self._replies))]
         for n, (pair, _, _) in enumerate(check.pairs):
             if pair.affix == OTHER_NAME:  # a claim checked, nothing to learn from
                 if n not in same:
@@ -270,7 +281,8 @@ class Verifier:
                 real_share is not None
                 and len(e.arms) < AGREE_ARMS
                 and len(e.parts) < 2
-                and real_share(e.partition, *batch[e.partition]) < HOLD_SHARE
+                and real_share(e.partition, *batch[e.partition], self._replies.get(e.reply))
+                < HOLD_SHARE
             ):
                 e.held = True
                 self.held += 1
