@@ -211,3 +211,22 @@ def test_a_wrong_better_known_name_keeps_both_entries_and_is_not_asked_again() -
     assert check is not None and [(a, b) for _, a, b in check.pairs] == [("Tbilisi", "Atlanta")]
     out = v.verdict(check, doubted=set(), same=set(), others={0: "Atlanta"})  # said again
     assert [e.id for e in out.confirmed] == [3] and not out.merged and not v.pending
+
+
+def test_a_reply_mostly_doubted_is_held_and_a_clean_one_from_the_same_partition_is_not() -> None:
+    from igentai_tui.engine.partitions import Partitions
+
+    parts = Partitions("Languages of the world")
+    made = parts.planned(parts.root, ["Sign languages", "Creoles", "Pidgins"])
+    deep = made[0].name
+    parts.verified(deep, 40, 20)  # half of what this partition proposed was invented
+    v = Verifier()
+    v.add([(i, f"Clean {i}", f"clean {i}") for i in range(1, 11)], "a:m", deep, reply=7)
+    v.add([(i, f"Dry {i}", f"dry {i}") for i in range(11, 21)], "a:m", deep, reply=8)
+    check = v.take("b:m")
+    assert check is not None and len(check.entries) == 20
+    doubted = set(range(10, 17))  # 7 of the second reply's 10: a model out of what it knows
+    out = v.verdict(check, doubted, same=set(), real_share=parts.estimated_real)
+    assert [e.id for e in out.confirmed] == list(range(1, 11))
+    assert v.held == 3 and sorted(v.pending) == [18, 19, 20]
+    assert parts.estimated_real(deep) < V.HOLD_SHARE  # by its partition alone: all held
