@@ -11,9 +11,9 @@ from pathlib import Path
 
 from igentai_tui.engine.events import Event, NewEntries, Notice, ProducerState, RunEnded
 from igentai_tui.engine.normalize import forms, key_of
-from igentai_tui.engine.variants import LEARN
 from igentai_tui.engine.orchestrator import Arm, Limits, Orchestrator, RunResult, RunSettings
 from igentai_tui.engine.records import RunRow
+from igentai_tui.engine.variants import LEARN
 from igentai_tui.output import OutputFile
 from igentai_tui.providers.base import (
     AuthenticationFailed,

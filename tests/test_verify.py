@@ -124,7 +124,7 @@ def test_a_resumed_run_asks_about_variants_of_what_it_had_found() -> None:
     v = Verifier()
     f, g = F("Harare"), F("Harare Province")
     v.restore(
-        pending=[(2, g.text, g.key, "Zimbabwe", "a:m")],  # waiting, with its pair
+        pending=[(2, g.text, g.key, "Zimbabwe", "a:m", None, 0, 0)],  # waiting, with its pair
         confirmed=[(1, f.key, f.text)],
     )
     add(v, 3, ["Province of Harare"])  # new after the resume
@@ -230,3 +230,19 @@ def test_a_reply_mostly_doubted_is_held_and_a_clean_one_from_the_same_partition_
     assert [e.id for e in out.confirmed] == list(range(1, 11))
     assert v.held == 3 and sorted(v.pending) == [18, 19, 20]
     assert parts.estimated_real(deep) < V.HOLD_SHARE  # by its partition alone: all held
+
+
+def test_a_resumed_run_judges_a_pending_entry_by_its_reply_too() -> None:
+    from igentai_tui.engine.partitions import Partitions
+
+    parts = Partitions("Languages of the world")
+    deep = parts.planned(parts.root, ["Sign languages", "Creoles", "Pidgins"])[0].name
+    parts.verified(deep, 40, 4)  # a partition mostly real ...
+    v = Verifier()
+    f = F("Qorvathi Sign")
+    v.restore(pending=[(5, f.text, f.key, deep, "a:m", 9, 10, 7)])  # ... a reply mostly not
+    check = v.take("b:m")
+    assert check is not None
+    v.verdict(check, doubted=set(), same=set(), real_share=parts.estimated_real)
+    assert v.held == 1 and 5 in v.pending
+    assert parts.estimated_real(deep) >= V.HOLD_SHARE  # by its partition alone: confirmed

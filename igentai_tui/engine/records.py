@@ -76,6 +76,9 @@ class Verdicts:
 
 # What verification taught a run: (frames, same, different) and (key of another name, entry)
 Learned = tuple[list[tuple[str, int, int]], list[tuple[str, int]]]
+# A pending entry read back on resume: id, text, key, partition, provider:model, the request
+# that proposed it (None: not known), and that request's entries checked, and rejected.
+PendingRow = tuple[int, str, str, str | None, str, int | None, int, int]
 
 
 @dataclass(slots=True)

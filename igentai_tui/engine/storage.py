@@ -17,6 +17,7 @@ from igentai_tui.engine.records import (
     CallRecord,
     Learned,
     PartitionRow,
+    PendingRow,
     RunRow,
     RunState,
     Verdicts,
@@ -64,7 +65,7 @@ class Storage(Protocol):
 
     async def decide(self, run_id: int, verdicts: Verdicts, call_id: int | None = None) -> None: ...
 
-    async def pending_entries(self, run_id: int) -> list[tuple[int, str, str, str | None, str]]: ...
+    async def pending_entries(self, run_id: int) -> list[PendingRow]: ...
 
     async def confirmed_keys(self, run_id: int, limit: int) -> list[tuple[int, str, str]]: ...
 

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from igentai_tui.engine.normalize import forms
-from igentai_tui.engine.records import Learned
+from igentai_tui.engine.records import Learned, PendingRow
 from igentai_tui.engine.variants import Pair, Variants
 
 VERIFY_BATCH = 100  # pending entries that make a verification request due
@@ -350,23 +350,25 @@ class Verifier:
 
     def restore(
         self,
-        pending: Iterable[tuple[int, str, str, str | None, str]],
+        pending: Iterable[PendingRow],
         confirmed: Iterable[tuple[int, str, str]] = (),
         learned: Learned = ([], []),
     ) -> Decisions:
         """A resumed run: what its answers taught (frames' answers, other names: `learned`),
         its confirmed entries (id, key, text), so that variants of them are asked about
-        again, then its pending entries (id, text, key, partition, arm), each paired up as a
-        new one is (`add`). Returns the merges that decides."""
+        again, then its pending entries, each paired up as a new one is (`add`) and judged
+        by what verification found of its reply too. Returns the merges that decides."""
         self.variants.restore(*learned)
         for eid, key, text in confirmed:
             self.variants.add(eid, key)
             self._texts[eid] = text
         out = Decisions()
-        for eid, text, key, partition, arm in pending:
-            e = Pending(eid, text, partition, {arm}, 0, 0, arm)
+        for eid, text, key, partition, arm, reply, checked, doubted in pending:
+            e = Pending(eid, text, partition, {arm}, 0, 0, arm, reply or 0)
             e.parts.add(partition)
             self._texts[eid] = text
+            if reply:
+                self._replies[reply] = [checked, doubted]
             if not self._pair_up(out, e, key):
                 self.pending[eid] = e
                 self._queue[eid] = e

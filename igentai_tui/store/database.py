@@ -32,6 +32,7 @@ from igentai_tui.engine.records import (
     CallRecord,
     Learned,
     PartitionRow,
+    PendingRow,
     RunRow,
     RunState,
     Verdicts,
@@ -360,35 +361,33 @@ class Store:
         variant), in one transaction."""
         await self._call(ingest.decide, run_id, verdicts, call_id)
 
-    async def pending_entries(self, run_id: int) -> list[tuple[int, str, str, str | None, str]]:
-        """The run's pending entries (id, text, key, partition, provider:model), oldest first."""
-        rows = await self._fetchall(
-            "SELECT id, text, key, partition, first_provider || ':' || first_model FROM entries "
-            "WHERE run_id = ? AND status = ? ORDER BY id",
-            (run_id, PENDING),
+    async def pending_entries(self, run_id: int) -> list[PendingRow]:
+        """The run's pending entries, oldest first (see `PendingRow`)."""
+        return await self._fetchall(
+            "SELECT id, text, key, partition, arm, first_call_id, ok + no, no FROM (SELECT *, "
+            "first_provider || ':' || first_model AS arm, sum(status = ?) OVER r AS ok, "
+            "sum(status = ?) OVER r AS no FROM entries WHERE run_id = ? "
+            "WINDOW r AS (PARTITION BY first_call_id)) WHERE status = ? ORDER BY id",
+            (CONFIRMED, REJECTED, run_id, PENDING),
         )
-        return [tuple(r) for r in rows]
 
     async def confirmed_keys(self, run_id: int, limit: int) -> list[tuple[int, str, str]]:
         """The run's first `limit` confirmed entries (id, key, text), oldest first."""
-        rows = await self._fetchall(
+        return await self._fetchall(
             "SELECT id, key, text FROM entries WHERE run_id = ? AND status = ? ORDER BY id LIMIT ?",
             (run_id, CONFIRMED, limit),
         )
-        return [tuple(r) for r in rows]
 
     async def learned(self, run_id: int) -> Learned:
         """What verification taught the run; other names only of entries still confirmed or
         pending (nothing is merged into an entry rejected or merged since)."""
-        frames = await self._fetchall(
-            "SELECT frames, same, different FROM frame_answers WHERE run_id = ?", (run_id,)
-        )
         others = await self._fetchall(
             "SELECT o.key, o.entry_id FROM other_names o JOIN entries e ON e.id = o.entry_id "
             "WHERE o.run_id = ? AND e.status IN (?, ?)",
             (run_id, CONFIRMED, PENDING),
         )
-        return [tuple(r) for r in frames], [tuple(r) for r in others]
+        sql = "SELECT frames, same, different FROM frame_answers WHERE run_id = ?"
+        return await self._fetchall(sql, (run_id,)), others
 
     def start_call(self, run_id: int, call: CallRecord, committed: threading.Event) -> None:
         """Store `call` as a new row, from any thread; set `committed` once it is (`call.id`
