@@ -204,10 +204,8 @@ class Store:
             f"output_path FROM runs WHERE {column} = ?",
             (run_id,),
         )
-        if not rows:
-            return None
-        r = next(iter(rows))
-        return RunRow(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5], r[6], r[7], r[8])
+        r = rows[0] if rows else None
+        return None if r is None else RunRow(r[0], r[1], r[2], json.loads(r[3]), *r[4:9])
 
     def lock_run(self, run: RunRow) -> None:
         """Hold the run's lock until the store is closed or this process ends; StoreError if
@@ -364,11 +362,13 @@ class Store:
     async def pending_entries(self, run_id: int) -> list[PendingRow]:
         """The run's pending entries, oldest first (see `PendingRow`)."""
         return await self._fetchall(
-            "SELECT id, text, key, partition, arm, first_call_id, ok + no, no FROM (SELECT *, "
-            "first_provider || ':' || first_model AS arm, sum(status = ?) OVER r AS ok, "
-            "sum(status = ?) OVER r AS no FROM entries WHERE run_id = ? "
-            "WINDOW r AS (PARTITION BY first_call_id)) WHERE status = ? ORDER BY id",
-            (CONFIRMED, REJECTED, run_id, PENDING),
+            "SELECT e.id, e.text, e.key, e.partition, e.first_provider || ':' || e.first_model, "
+            "e.first_call_id, coalesce(ok + no, 0), coalesce(no, 0) FROM entries e LEFT JOIN "
+            "(SELECT first_call_id AS call, sum(status = ?2) AS ok, sum(status = ?3) AS no FROM "
+            "entries WHERE run_id = ?1 AND first_call_id IN (SELECT first_call_id FROM entries "
+            "WHERE run_id = ?1 AND status = ?4) GROUP BY 1) ON call = e.first_call_id "
+            "WHERE e.run_id = ?1 AND e.status = ?4 ORDER BY e.id",
+            (run_id, CONFIRMED, REJECTED, PENDING),
         )
 
     async def confirmed_keys(self, run_id: int, limit: int) -> list[tuple[int, str, str]]:
