@@ -69,6 +69,7 @@ async def test_new_exact_and_variant_duplicates(store: Store) -> None:
     out = second[0]
     assert [e.text for e in out.new] == ["Notre-Dame"]
     assert (out.dup_exact, out.dup_variant) == (1, 1)
+    await store.close()  # the counts are written by then (counts.py)
     rows = dict(query(store, f"SELECT text, times_proposed FROM entries WHERE run_id = {rid}"))
     assert rows == {"Louvre": 3, "Eiffel Tower": 1, "Notre-Dame": 1}
     assert sorted(out.count_changes) == [(0, 1), (1, 3)]
@@ -102,6 +103,7 @@ async def test_duplicates_within_one_transaction(store: Store) -> None:
     assert [e.text for e in outs[0].new] == ["Louvre", "Pantheon"]
     assert [e.text for e in outs[1].new] == ["Sainte-Chapelle"]
     assert outs[0].dup_exact == 1 and outs[1].dup_exact == 1
+    await store.close()
     ((times,),) = query(store, "SELECT times_proposed FROM entries WHERE text = 'Louvre'")
     assert times == 3
     calls = query(store, "SELECT id, producer, returned, new, dup_exact FROM calls ORDER BY id")

@@ -40,6 +40,7 @@ from igentai_tui.engine.records import (
     utc_iso,
 )
 from igentai_tui.store import ingest
+from igentai_tui.store.counts import Counts
 from igentai_tui.store.files import StoreError, check_path, explain_error
 from igentai_tui.store.locks import RunLocks
 from igentai_tui.store.schema import migrate
@@ -61,7 +62,7 @@ WRITER_PRAGMAS = (
 )
 BUSY_TIMEOUT_MS = 5000  # how long a locked database is waited for before giving up
 
-# Prepared statements kept per connection. The batch insert and lookup have one SQL text per
+# Prepared statements kept per connection. The ingest's lookup has one SQL text per
 # batch size, each up to a few MB when prepared for thousands of parameters: Python's default
 # of 128 grew the writer by 100-200 MB over a 1M-entry run (docs/reliability.md, Load).
 _CACHED_STATEMENTS = 8
@@ -99,6 +100,16 @@ def _check_writable(db: sqlite3.Connection) -> None:
             db.execute("ROLLBACK")
 
 
+def _close(db: sqlite3.Connection, counts: Counts) -> None:
+    """Write the proposal counts waiting, then close: if they cannot be written (the run's end
+    could not be either), they are lost as in a crash."""
+    try:
+        with contextlib.suppress(sqlite3.Error):
+            counts.flush(db)
+    finally:
+        db.close()
+
+
 def _fetchall(db: sqlite3.Connection, sql: str, params: Sequence[Any]) -> list[Any]:
     return db.execute(sql, params).fetchall()
 
@@ -111,6 +122,7 @@ class Store:
         self._worker = worker  # one thread: the only one that uses `_db`
         self.path = path
         self._locks = RunLocks(path)
+        self._counts = Counts()  # proposal counts not written yet: used on the worker thread
         self._starts: list[tuple[int, CallRecord, threading.Event]] = []
         self._starts_lock = threading.Lock()
         self.start_error: Exception | None = None  # why the last `start_call` failed
@@ -134,9 +146,10 @@ class Store:
         return cls(db, worker, path)
 
     async def close(self) -> None:
-        """Close the connection and end its thread; release the run locks. Once is enough."""
+        """Write the proposal counts waiting, close the connection and end its thread; release
+        the run locks. Once is enough."""
         with contextlib.suppress(RuntimeError):  # closed already: the worker takes no more
-            await self._call(sqlite3.Connection.close)
+            await self._call(_close, self._counts)
         self._worker.shutdown(wait=False)
         self._locks.close()
 
@@ -185,6 +198,7 @@ class Store:
         estimated_total: float | None = None,
     ) -> None:
         end = (status, stop_reason, utc_iso(ended_at))
+        await self._call(self._counts.flush)
         await self._execute(
             "UPDATE runs SET status = ?, stop_reason = ?, ended_at = ?, "
             "estimated_total = coalesce(?, estimated_total) WHERE id = ?",
@@ -234,13 +248,10 @@ class Store:
         entries each partition found (its `seen_per_partition` most proposed, then newest;
         oldest first)."""
         c = self
-        freq = [
-            (t, n)
-            for t, n in await c._fetchall(
-                "SELECT times_proposed, count(*) FROM entries WHERE run_id = ? GROUP BY 1",
-                (run_id,),
-            )
-        ]
+        await c._call(c._counts.flush)
+        freq = await c._fetchall(
+            "SELECT times_proposed, count(*) FROM entries WHERE run_id = ? GROUP BY 1", (run_id,)
+        )
         rows = await c._fetchall(
             "SELECT count(*), coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0), "
             "coalesce(sum(cost_usd), 0) FROM calls WHERE run_id = ?",
@@ -294,6 +305,11 @@ class Store:
     async def save_partitions(self, run_id: int, rows: Sequence[PartitionRow], at: float) -> None:
         """Insert or update partitions of a run."""
         now = utc_iso(at)
+        values = [
+            (run_id, r.name, r.parent, r.kind, r.depth, r.status, r.requests, r.returned, r.new,
+             r.tokens, r.recent_yield, now, now)
+            for r in rows
+        ]  # fmt: skip
         await self._executemany(
             "INSERT INTO partitions (run_id, name, parent, kind, depth, status, requests, "
             "returned, new, tokens, recent_yield, created_at, updated_at) "
@@ -302,24 +318,7 @@ class Store:
             "requests = excluded.requests, returned = excluded.returned, new = excluded.new, "
             "tokens = excluded.tokens, recent_yield = excluded.recent_yield, "
             "updated_at = excluded.updated_at",
-            [
-                (
-                    run_id,
-                    r.name,
-                    r.parent,
-                    r.kind,
-                    r.depth,
-                    r.status,
-                    r.requests,
-                    r.returned,
-                    r.new,
-                    r.tokens,
-                    r.recent_yield,
-                    now,
-                    now,
-                )
-                for r in rows
-            ],
+            values,
         )
 
     async def entry_texts(self, run_id: int) -> list[str]:
@@ -345,14 +344,15 @@ class Store:
         A call without an id gets a new row (and its id set); one with an id updates its row.
 
         A candidate is a duplicate when an entry of the run has its `loose` signature (exact
-        when the keys are equal too, a variant otherwise); duplicates bump `times_proposed`.
+        when the keys are equal too, a variant otherwise); duplicates add to `times_proposed`
+        (written in batches: counts.py; `run_state`, `finish_run` and `close` write them).
         With `max_new`, new entries past that many are not stored (a unique-entry limit).
         New entries get `status` (PENDING when they are to be verified); each batch's
         `verdicts` are applied in the same transaction.
         The whole transaction runs as one call on the connection's thread: one hand-over
         between threads instead of one a statement.
         """
-        return await self._call(ingest.record, run_id, batches, max_new, status)
+        return await self._call(ingest.record, self._counts, run_id, batches, max_new, status)
 
     async def decide(self, run_id: int, verdicts: Verdicts, call_id: int | None = None) -> None:
         """Store entry states decided outside a call (agreement between models, a learned
@@ -413,7 +413,7 @@ class Store:
             by_run.setdefault(run_id, []).append(Batch(call))
         for run_id, batches in by_run.items():  # one run in practice: one transaction
             try:
-                ingest.record(self._db, run_id, batches, None)
+                ingest.record(self._db, self._counts, run_id, batches, None)
             except Exception as exc:
                 self.start_error = exc
                 for b in batches:

@@ -2,8 +2,10 @@
 the store's connection thread (`Store.record`, `Store.decide`).
 
 A candidate is a duplicate when an entry of the run has its `loose` signature (exact when the
-keys are equal too, a variant otherwise); duplicates bump `times_proposed`. The UNIQUE index on
-(run_id, loose, key) has the last word (unique exactly as the key is: `loose` is the key's).
+keys are equal too, a variant otherwise); duplicates add to `times_proposed`, through the store's
+`Counts` (counts.py: written in batches). The UNIQUE index on (run_id, loose, key) has the last
+word (unique exactly as the key is: `loose` is the key's): an entry stored twice would fail the
+transaction.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from igentai_tui.engine.records import (
     Verdicts,
     utc_iso,
 )
+from igentai_tui.store.counts import Bumps, Counts
 from igentai_tui.store.transaction import transaction
 
 # SQLite's default limit on bound parameters is 32766 (since 3.32); stay well under it.
@@ -36,15 +39,20 @@ def _chunks(seq: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
 
 def record(
     db: sqlite3.Connection,
+    counts: Counts,
     run_id: int,
     batches: Sequence[Batch],
     max_new: int | None,
     status: str = CONFIRMED,
 ) -> list[BatchOutcome]:
-    """`Store.record`, on the connection's thread: one transaction."""
+    """`Store.record`, on the connection's thread: one transaction (which also writes the
+    proposal counts waiting, when they are due)."""
     with transaction(db):
-        outcomes = _store_batches(db, run_id, batches, max_new, status)
+        outcomes, bumps = _store_batches(db, counts, run_id, batches, max_new, status)
         _apply_verdicts(db, run_id, batches, outcomes)
+        if due := counts.due():
+            counts.write(db, bumps)
+    counts.committed(bumps, due)
     return outcomes
 
 
@@ -90,11 +98,14 @@ def decide(db: sqlite3.Connection, run_id: int, v: Verdicts, call_id: int | None
 
 def _store_batches(
     db: sqlite3.Connection,
+    counts: Counts,
     run_id: int,
     batches: Sequence[Batch],
     max_new: int | None,
     status: str = CONFIRMED,
-) -> list[BatchOutcome]:
+) -> tuple[list[BatchOutcome], Bumps]:
+    """Calls and new entries written; what each batch found, and the proposals to add to the
+    existing entries' counts."""
     next_id = db.execute("SELECT coalesce(max(id), 0) FROM calls").fetchone()[0] + 1
     outcomes = []
     for b in batches:
@@ -105,6 +116,7 @@ def _store_batches(
     # Existing entries sharing a loose signature with any candidate.
     looses = list({f.loose for b in batches for f in b.candidates})
     existing: dict[str, list[Any]] = {}  # loose -> [id, key, times_proposed, added, status]
+    waiting = counts.waiting
     for chunk in _chunks(looses, MAX_PARAMS - 1):
         marks = ",".join("?" * len(chunk))
         for eid, key, loose, times, state in db.execute(
@@ -112,7 +124,7 @@ def _store_batches(
             f"WHERE run_id = ? AND loose IN ({marks})",
             (run_id, *chunk),
         ):
-            existing.setdefault(loose, [eid, key, times, 0, state])
+            existing.setdefault(loose, [eid, key, times + waiting.get(eid, 0), 0, state])
 
     # Decide each candidate in order: duplicate of a stored or earlier entry, or new.
     pending: dict[str, list[Any]] = {}  # loose -> [forms, batch index, added]
@@ -140,41 +152,31 @@ def _store_batches(
 
     _write_calls(db, run_id, batches, outcomes, pending)
 
-    # Insert the new entries; the UNIQUE index has the last word.
+    # Insert the new entries, numbered here: no entry of theirs can be stored meanwhile (this
+    # transaction holds the write lock since the lookup); were one, the UNIQUE index refuses it.
     now = utc_iso()
-    params: list[Any] = []
-    for f, i, added in pending.values():
-        call = batches[i].call
-        params += (
-            run_id, f.key, f.loose, f.text, call.partition, outcomes[i].call_id,
-            call.producer, call.provider, call.model, now, 1 + added, status,
-        )  # fmt: skip
-    width = 12
-    inserted: dict[str, int] = {}
-    for chunk in _chunks(params, (MAX_PARAMS // width) * width):
-        marks = ",".join(["(" + ",".join("?" * width) + ")"] * (len(chunk) // width))
-        for eid, key in db.execute(
-            "INSERT INTO entries (run_id, key, loose, text, partition, first_call_id, "
-            "first_producer, first_provider, first_model, first_seen, times_proposed, status) "
-            f"VALUES {marks} ON CONFLICT (run_id, loose, key) DO NOTHING RETURNING id, key",
-            chunk,
-        ):
-            inserted[key] = eid
-    for f, i, added in pending.values():
-        eid = inserted.get(f.key)
-        if eid is None:  # another writer stored this key meanwhile: a duplicate after all
-            outcomes[i].dup_exact += 1
-            continue
+    first = db.execute("SELECT coalesce(max(id), 0) FROM entries").fetchone()[0] + 1
+    news = list(pending.values())
+    db.executemany(
+        "INSERT INTO entries (id, run_id, key, loose, text, partition, first_call_id, "
+        "first_producer, first_provider, first_model, first_seen, times_proposed, status) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (first + n, run_id, f.key, f.loose, f.text, batches[i].call.partition,
+             outcomes[i].call_id, batches[i].call.producer, batches[i].call.provider,
+             batches[i].call.model, now, 1 + added, status)
+            for n, (f, i, added) in enumerate(news)
+        ],
+    )  # fmt: skip
+    for eid, (f, i, added) in enumerate(news, first):
         outcomes[i].new.append(NewEntry(eid, f.text, f.key))
         outcomes[i].count_changes.append((0, 1 + added))
 
-    bumps = [(added, eid) for eid, _key, _times, added, _ in existing.values() if added]
-    if bumps:
-        db.executemany("UPDATE entries SET times_proposed = times_proposed + ? WHERE id = ?", bumps)
+    bumps = {eid: a for eid, _key, _t, a, _ in existing.values() if a}
     changes = [(t, t + a) for _eid, _key, t, a, _ in existing.values() if a]
     if outcomes and changes:
         outcomes[0].count_changes.extend(changes)
-    return outcomes
+    return outcomes, bumps
 
 
 _CALL_COLUMNS = (
