@@ -25,11 +25,10 @@ For each size N, N candidates (about 70% new, 15% exact repeats, 15% variants su
 Each size and mode runs in a fresh subprocess so that its peak RSS is its own, `--repeat`
 times (3), the fastest run kept, as `timeit` does: the one the machine's other load disturbed
 least (a 10k run lasts a third of a second, and one disturbed run decided the growth verdict
-either way). Printed: the
-rates, engine/raw, µs per candidate and its growth from the first size (target: the engine's
-grows no more than raw's; beside it, the store thread's CPU per candidate, which the machine's
-other load moves less), peak RSS (target at 1M: ≤ 200 MB) and what the prepared replies alone
-hold of it.
+either way). Printed: the rates, engine/raw, µs per candidate and its growth from the first
+size (target: the engine's grows no more than raw's; beside it, the store thread's CPU per
+candidate, which the machine's other load moves less), peak RSS (target at 1M: ≤ 200 MB) and
+what the prepared replies alone hold of it.
 """
 
 from __future__ import annotations

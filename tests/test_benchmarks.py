@@ -22,17 +22,8 @@ def bench(name: str, *args: str) -> str:
 
 
 def test_ingest_runs_through_the_orchestrator_and_prints_its_targets() -> None:
-    out = bench(
-        "ingest.py",
-        "--sizes",
-        "2000,4000",
-        "--producers",
-        "4",
-        "--load-seconds",
-        "0",
-        "--repeat",
-        "2",
-    )
+    args = ("--sizes", "2000,4000", "--producers", "4", "--load-seconds", "0", "--repeat", "2")
+    out = bench("ingest.py", *args)
     lines = [line for line in out.splitlines() if line.strip().startswith(("2,000", "4,000"))]
     rows = [line.split() for line in lines if "CPU" not in line]
     assert [r[0] for r in rows] == ["2,000", "4,000"]  # every candidate went through the engine
