@@ -19,8 +19,6 @@ from pathlib import Path
 
 import pytest
 
-from igentai_tui.engine.normalize import key_of
-
 
 def env() -> dict[str, str]:
     e = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
@@ -44,10 +42,12 @@ def check_consistent(tmp_path: Path, summary: dict) -> list[str]:
     run_id, status = con.execute(
         "SELECT id, status FROM runs WHERE uid = ?", (summary["run_id"],)
     ).fetchone()
-    texts = [
-        r[0]
-        for r in con.execute("SELECT text FROM entries WHERE run_id = ? ORDER BY id", (run_id,))
-    ]
+    texts, keys = [], set()
+    for text, key in con.execute(
+        "SELECT text, key FROM entries WHERE run_id = ? ORDER BY id", (run_id,)
+    ):
+        texts.append(text)
+        keys.add(key)
     confirmed = [
         r[0]
         for r in con.execute(
@@ -60,7 +60,7 @@ def check_consistent(tmp_path: Path, summary: dict) -> list[str]:
     con.close()
     lines = (tmp_path / "output.txt").read_text(encoding="utf-8").splitlines()
     assert sorted(lines) == sorted(confirmed)  # output.txt holds the confirmed entries
-    assert len({key_of(t) for t in texts}) == len(texts)
+    assert len(keys) == len(texts)
     assert summary["unique"] == len(texts) and summary["confirmed"] == len(confirmed)
     assert summary["requests"] == requests
     assert summary["input_tokens"] + summary["output_tokens"] == tokens

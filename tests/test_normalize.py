@@ -83,13 +83,16 @@ def test_forms_text_is_the_best_form() -> None:
     assert F("  1. **Musée du Louvre** - art museum ") == Forms(
         "Musée du Louvre", "musee du louvre", "louvre"
     )
-    assert F("• “The Louvre” (Paris)").text == "The Louvre"
+    assert F("• “The Louvre” (the largest museum)").text == "The Louvre"
     assert F("Notre-Dame.").text == "Notre-Dame"
     assert F("Apple Inc.").text == "Apple Inc."
     assert F("Washington, D.C.").text == "Washington, D.C."
-    # A bracketed number tells works apart: kept in the text and the key.
+    # A short bracketed qualifier tells entries apart: kept in the text and the key.
     assert F("King Kong (1933)") == Forms("King Kong (1933)", "king kong 1933", "1933 king kong")
     assert F("King Kong (1933)").key != F("King Kong (2005)").key
+    assert F("Georgia (U.S. state)").text == "Georgia (U.S. state)"
+    assert F("Georgia (country)").key != F("Georgia (U.S. state)").key
+    assert F("Punjab [India]").key == "punjab india"
 
 
 def test_forms_rejects_empty_and_too_long() -> None:
@@ -120,13 +123,14 @@ def test_forms_invariants() -> None:
         "Louvre -- museum",
         "Louvre: museum",
         "Louvre: The world's largest art museum.",
-        "Louvre (Paris)",
-        "Louvre [museum]",
+        "Louvre (the largest museum)",
+        "Louvre [a museum in Paris]",
         "Louvre (museum (Paris))",
         "Louvre, a museum",
         "Louvre, the world's largest art museum",
         "Louvre - the world's largest museum, home to the Mona Lisa",
-        "Louvre (Paris) - a museum",
+        "Louvre (art museum in Paris) - a museum",
+        "Louvre (must-see museum)",
         "Louvre -",
         "Louvre:",
     ],
@@ -156,6 +160,9 @@ def test_descriptions_are_stripped(text: str) -> None:
         "(500) Days of Summer",
         "1939–1945",
         "Guinea-Bissau",
+        "Georgia (U.S. state)",
+        "Louvre (Paris)",
+        "King Kong (1933)",
     ],
 )
 def test_names_with_hyphens_colons_commas_are_kept(name: str) -> None:
@@ -168,7 +175,7 @@ def test_names_with_hyphens_colons_commas_are_kept(name: str) -> None:
 @pytest.mark.parametrize(
     "variants",
     [
-        ["Louvre", "Louvre Museum", "Musée du Louvre", "the Louvre", "The Louvre Museum (Paris)"],
+        ["Louvre", "Louvre Museum", "Musée du Louvre", "the Louvre", "Louvre Museum (the big one)"],
         ["Crêpe", "Crêpes", "crepes"],
         ["St. Peter's Basilica", "Saint Peter's Basilica", "St Peters Basilica"],
         ["Marks & Spencer", "Marks and Spencer"],

@@ -246,3 +246,29 @@ def test_a_resumed_run_judges_a_pending_entry_by_its_reply_too() -> None:
     v.verdict(check, doubted=set(), same=set(), real_share=parts.estimated_real)
     assert v.held == 1 and 5 in v.pending
     assert parts.estimated_real(deep) >= V.HOLD_SHARE  # by its partition alone: confirmed
+
+
+def test_a_bracketed_qualifier_is_asked_about_and_shown_only_where_it_tells_entries_apart() -> None:
+    v = Verifier()
+    add(v, 1, ["Georgia (country)", "Georgia (U.S. state)", "Louvre (Paris)"])
+    assert all(not e.pairs for e in v.pending.values())  # two qualifiers: two entries
+    assert v.shown(1, "Georgia (country)") == "Georgia (country)"  # another Georgia is in
+    assert v.shown(3, "Louvre (Paris)") == "Louvre"  # nothing else is called Louvre
+    add(v, 4, ["Louvre"])
+    assert [(p.entry, p.affix) for p in v.pending[4].pairs] == [(3, "sfx paris")]  # asked
+    assert v.shown(3, "Louvre (Paris)") == "Louvre (Paris)"  # "Louvre" may be another
+    check = v.take("b:m")
+    assert check is not None and len(check.entries) == 4
+    out = v.verdict(check, doubted=set(), same={0})
+    assert [(e.id, into) for e, into in out.merged] == [(4, 3)]
+    assert v.shown(3, "Louvre (Paris)") == "Louvre"  # the merged one does not count
+    assert v.shown(5, "King Kong (1933)") == "King Kong (1933)"  # a year is shown as written
+    add(v, 6, ["Trocadéro (Paris)", "Jardin du Trocadéro", "Orsay (Paris)", "Orsay"])
+    assert v.shown(6, "Trocadéro (Paris)") == "Trocadéro"  # another name around it: no matter
+    assert v.shown(8, "Orsay (Paris)") == "Orsay (Paris)"
+    for _ in range(LEARN):
+        v.variants.learn("sfx paris", True)  # "(Paris)" folds: "Orsay" will be merged
+    assert v.shown(8, "Orsay (Paris)") == "Orsay"
+    for _ in range(LEARN):
+        v.variants.learn("sfx country", False)
+    assert v.shown(10, "Chad (country)") == "Chad (country)"  # learned to tell apart

@@ -149,9 +149,15 @@ class Assigning(Stopping):
         return self._hold(decisions), parsed is not None
 
     def _hold(self, d: Decisions) -> Verdicts:
-        """Keep decided entries until their states are stored (then written and counted)."""
+        """Keep decided entries until their states are stored (then written and counted); a
+        confirmed entry takes the text output.txt will show (`Verifier.shown`)."""
+        texts = []
         for e in d.confirmed:
             self._deciding[e.id] = (e, CONFIRMED)
+            shown = self.verifier.shown(e.id, e.text)
+            if shown != e.text:
+                e.text = shown
+                texts.append((e.id, shown))
         for e in d.rejected:
             self._deciding[e.id] = (e, REJECTED)
         for e, _ in d.merged:
@@ -162,6 +168,7 @@ class Assigning(Stopping):
             [(e.id, into) for e, into in d.merged],
             d.frames,
             d.others,
+            texts,
         )
 
     def planned(self, a: Assignment, lines: list[str]) -> None:

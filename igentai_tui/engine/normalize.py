@@ -82,14 +82,20 @@ def _cut(text: str, pattern: re.Pattern[str], *, lower_only: bool) -> str:
     return text
 
 
-# A bracketed number tells works apart ("King Kong (1933)", "King Kong (2005)"): it is kept, and
-# "The Godfather (1972)" / "The Godfather" becomes a question for the verifier (variants.py).
-_NUMBER_GROUP = re.compile(r"[(\[]\d{1,4}s?[)\]]")
+# A short bracketed qualifier tells entries apart as often as it describes one: "King Kong
+# (1933)" / "King Kong (2005)", "Georgia (country)" / "Georgia (U.S. state)", "Punjab (India)" /
+# "Punjab (Pakistan)". One of at most `QUALIFIER_WORDS` words is kept in the text and the key;
+# against the bare name it is a frame the run's verification answers decide (variants.py):
+# "Louvre (Paris)" / "Louvre" is asked until "(Paris)" is learned to fold. A longer group is a
+# description ("Louvre (the world's largest art museum)") and goes.
+QUALIFIER_WORDS = 2
+_NUMBER_GROUP = re.compile(r"[(\[]\d{1,4}s?[)\]]")  # "(1933)", "[1990s]": shown as written
 
 
-def _without_trailing_group(text: str) -> str:
-    """`text` without a final bracketed group ("Louvre (Paris)" -> "Louvre"), if text remains
-    and the group is not a number ("King Kong (1933)" is kept)."""
+def _group_start(text: str) -> int | None:
+    """Where the final bracketed group of `text` opens, if `text` ends in one."""
+    if text[-1:] not in _CLOSERS:
+        return None
     depth = 0
     for i in range(len(text) - 1, -1, -1):
         ch = text[i]
@@ -98,10 +104,34 @@ def _without_trailing_group(text: str) -> str:
         elif ch in _OPENERS:
             depth -= 1
             if depth == 0:
-                if _NUMBER_GROUP.fullmatch(text, i):
-                    return text
-                return text[:i].rstrip() or text
-    return text
+                return i
+    return None
+
+
+def _qualifier(inner: str) -> bool:
+    if len(inner.split()) > QUALIFIER_WORDS or not _OPENERS.isdisjoint(inner):
+        return False
+    return 0 < len(key_of(inner).split()) <= QUALIFIER_WORDS  # "must-see museum" is three
+
+
+def _without_trailing_group(text: str) -> str:
+    """`text` without a final bracketed group ("Louvre (the largest museum)" -> "Louvre"), if
+    text remains and the group is not a short qualifier ("King Kong (1933)", "Georgia
+    (country)" are kept)."""
+    i = _group_start(text)
+    if i is None or _qualifier(text[i + 1 : -1]):
+        return text
+    return text[:i].rstrip() or text
+
+
+def without_qualifier(text: str) -> str:
+    """An entry's text without its bracketed qualifier: "Georgia (country)" -> "Georgia"; a
+    number ("King Kong (1933)") and other texts as they are. How output.txt shows an entry that
+    no other entry shares its name with."""
+    i = _group_start(text)
+    if i is None or not _qualifier(text[i + 1 : -1]) or _NUMBER_GROUP.fullmatch(text, i):
+        return text
+    return text[:i].rstrip() or text
 
 
 def strip_description(text: str) -> str:

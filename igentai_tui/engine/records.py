@@ -64,14 +64,16 @@ class CallRecord:
 
 @dataclass(slots=True)
 class Verdicts:
-    """Entry states a call decided: ids confirmed, rejected, and (id, into) merged; and what
-    its answers taught: (frames, same?) and (key of another name, entry id)."""
+    """Entry states a call decided: ids confirmed, rejected, and (id, into) merged; what its
+    answers taught: (frames, same?) and (key of another name, entry id); and (id, text) of
+    confirmed entries shown without their qualifier ("Georgia" for "Georgia (country)")."""
 
     confirmed: Sequence[int] = ()
     rejected: Sequence[int] = ()
     merged: Sequence[tuple[int, int]] = ()
     frames: Sequence[tuple[str, bool]] = ()
     others: Sequence[tuple[str, int]] = ()
+    texts: Sequence[tuple[int, str]] = ()
 
 
 # What verification taught a run: (frames, same, different) and (key of another name, entry)

@@ -105,6 +105,11 @@ class Variants:
         self._keys[key] = entry
         return pairs
 
+    def sharing(self, name: str) -> list[int]:
+        """The entries whose key is `name`, bare or in a frame ("georgia" -> "Georgia", "Georgia
+        (U.S. state)", "Georgia Aquarium")."""
+        return [entry for entry, _ in self._names.get(name, ())]
+
     def other_name(self, entry: int, key: str) -> int | None:
         """A verifier said `key` is the better-known name of `entry`: the entry that already
         has that key, or None (then an entry with that key, when it comes, is `entry`'s)."""

@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from igentai_tui.engine.normalize import forms
+from igentai_tui.engine.normalize import forms, key_of, without_qualifier
 from igentai_tui.engine.records import Learned, PendingRow
 from igentai_tui.engine.variants import Pair, Variants
 
@@ -137,6 +137,26 @@ class Verifier:
                 self.pending[eid] = e
                 self._queue[eid] = e
         return out
+
+    def shown(self, entry: int, text: str) -> str:
+        """How output.txt shows a confirmed entry: without its bracketed qualifier ("Louvre
+        (Paris)" -> "Louvre") when nothing else has that name, bare or qualified (confirmed or
+        pending), or when the run has learned that the qualifier folds (an entry written
+        "Louvre" then merges on sight) and no other confirmed entry has the name. Otherwise
+        as it is: "Georgia (U.S. state)" may be one of two."""
+        bare = without_qualifier(text)
+        if bare == text:
+            return text
+        name, key = key_of(bare), key_of(text)
+        learned = self.variants.decide("sfx " + key[len(name) + 1 :])
+        if learned == "different":
+            return text
+        for o in self.variants.sharing(name):
+            if o == entry or o in self._gone or (learned == "same" and o in self.pending):
+                continue  # a pending one is merged on sight once the qualifier folds
+            if key_of(without_qualifier(self._texts.get(o, ""))) == name:
+                return text
+        return bare
 
     def _pair_up(self, out: Decisions, e: Pending, key: str) -> bool:
         """Index `e` under `key` and note the questions it raises: a pair with an entry a

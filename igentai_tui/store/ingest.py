@@ -76,6 +76,11 @@ def _write_verdicts(db: sqlite3.Connection, run_id: int, v: Verdicts, call_id: i
         "WHERE id = ? AND run_id = ?",
         rows,
     )
+    if v.texts:
+        db.executemany(
+            "UPDATE entries SET text = ? WHERE id = ? AND run_id = ?",
+            [(text, i, run_id) for i, text in v.texts],
+        )
     if not (v.frames or v.others):
         return
     db.executemany(
