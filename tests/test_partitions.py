@@ -492,6 +492,31 @@ def test_a_big_retired_partition_is_split_before_the_topic_is_exhausted() -> Non
     assert churches.status == TR.SPLIT_PENDING
 
 
+def test_a_big_topic_split_into_subtopics_is_split_by_first_letters_too() -> None:
+    """Subtopics that are a model's made-up categories reach only what it files under them:
+    before a long run may end, the whole topic is split by first letters too (once), each
+    letter counting the run's entries with it as found in it."""
+    parts = planned_root(SUBTOPICS[:3])
+    for p in list(parts.by_name.values()):
+        for _ in range(2):  # every request returns ten entries, none new
+            mine(parts, p, [f"{p.name} {i}" for i in range(10)], new=0)
+    assert parts.exhausted()
+    assert not parts.switch_facet()  # a short run: not worth 26 requests
+    while parts._lists < ST.ROOT_LETTERS_AFTER * len(PT.LETTERS):
+        mine(parts, parts.root, ["Sight 1"], new=0)
+    parts.found_names([f"Sablo {i}" for i in range(300)] + ["Tarn"])
+    assert parts.switch_facet()
+    letters = [q for q in parts.children(parts.root) if q.kind == "letter"]
+    assert [q.name for q in letters] == [letter_partition(c) for c in PT.LETTERS]
+    assert all(q.status == "active" for q in letters) and not parts.exhausted()
+    assert not parts.switch_facet()  # once
+    s, t = parts.by_name[letter_partition("S")], parts.by_name[letter_partition("T")]
+    assert (s.weight, t.weight) == (300, 1)
+    for q in (s, t):  # crowded: what they propose was found already
+        mine(parts, q, [f"Sablo {i}" if q is s else "Tarn" for i in range(40)], new=0)
+    assert s.status == "split" and t.status == "retired"  # S holds 300 the run knows
+
+
 def test_a_model_that_answers_every_split_with_new_names_does_not_starve_mining() -> None:
     """A model that answers a subtopic request with entries (new names every time) keeps the
     subtopic list growing; one producer still spends most requests on lists."""

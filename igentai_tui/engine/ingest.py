@@ -214,6 +214,7 @@ class Ingesting(Assigning):
                     if a.plan and call.error_kind is not None:
                         self.partitions.plan_failed(p)
                     elif call.error_kind is None and not a.plan:
+                        self.partitions.found_names(e.text for e in out.new)
                         self.partitions.observe(
                             p, it.batch.candidates, len(out.new), tokens, a.asked
                         )

@@ -5,7 +5,7 @@ exhausted (docs/architecture.md, "The stop").
 
 from __future__ import annotations
 
-from igentai_tui.engine.partition import REAL_PRIOR, Partition, letter_groups
+from igentai_tui.engine.partition import LETTERS, REAL_PRIOR, Partition, letter_groups
 from igentai_tui.engine.prompts import letter_partition
 from igentai_tui.engine.tree import SPLIT_PENDING, PartitionTree
 
@@ -14,6 +14,8 @@ SPLIT_MIN_FOUND = 40  # a dry partition that found at least this many entries is
 SPLIT_REACH = 0.35  # ... or found this share of the most any one focus has found: a focus
 # that found as many as the broadest one did was likely stopped by what a model recalls from
 # one focus, not by the end of its entries
+ROOT_LETTERS_AFTER = 10  # list requests per first letter a run has made before the whole
+# topic, split into subtopics, is split by first letters too (a tenth of what it spent or less)
 MIN_SUBTOPICS = 3  # a first split into fewer distinct new subtopics is poor: letters instead
 MOSTLY_REJECTED = 0.5  # a partition whose checked entries are less real than this is dry
 VERIFIER_DOUBT = 0.02  # real entries a verifier calls not real (assumed; see estimated_real)
@@ -143,7 +145,10 @@ class Settling(PartitionTree):
         """Before the topic may be declared exhausted: a partition that had reached as far as
         a model recalls from one focus, and was split into subtopics, is split by first
         letters too (subtopics may overlap, or be a model's made-up categories; letters
-        partition any list). False when there is none left to switch."""
+        partition any list); last, the whole topic, once the run has made `ROOT_LETTERS_AFTER`
+        list requests per letter (its subtopics may have reached only what the model files
+        under some category: a flat list of names), each letter counting the run's entries
+        with it as found in it. False when there is none left to switch."""
         least = max(SPLIT_MIN_FOUND, SPLIT_REACH * self._reach)
         facets = [
             q for q in self._by_status["split"].values()
@@ -157,6 +162,17 @@ class Settling(PartitionTree):
             for g in letter_groups(p):
                 q = self._add(f"{head}; {letter_partition(g)}", p, g)
                 q.weight = sum(1 for _ in self._known(q))
+            return True
+        root = self.root
+        if (
+            not root.reopened
+            and self._lists >= ROOT_LETTERS_AFTER * len(LETTERS)
+            and any(c.kind == "subtopic" for c in self._children.get(root.name, ()))
+        ):
+            root.reopened = True
+            for c in LETTERS:
+                q = self._add(letter_partition(c), root, c)
+                q.weight = self._initials[c]
             return True
         return False
 

@@ -8,10 +8,11 @@ then the policy that mines.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 
 from igentai_tui.engine.normalize import forms
-from igentai_tui.engine.partition import Partition, letter_groups, name_prefix
+from igentai_tui.engine.partition import Partition, first_letter, letter_groups, name_prefix
 from igentai_tui.engine.prompts import (
     letter_partition,
     letters_of,
@@ -55,6 +56,7 @@ class PartitionTree:
         self._named: set[str] = set()  # keys of every subtopic name made a partition
         self._checked = self._rejected = 0  # entries verification decided, and rejected
         self._lists = 0  # list requests observed
+        self._initials: Counter[str] = Counter()  # new entries of the run by first letter
         self._found = 0.0  # confirmed entries, as settle was last told
         self._reopened_at: list[float] = []  # confirmed entries when each partition was
         # looked at again (see settle)
@@ -119,6 +121,10 @@ class PartitionTree:
                 q.keep(max(FORGET_FLOOR, len(q.seen) // 2))
             total += len(q.seen)
         self._seen_total = total
+
+    def found_names(self, texts: Iterable[str]) -> None:
+        """Count new entries of the run by first letter (see `Settling.switch_facet`)."""
+        self._initials.update(map(first_letter, texts))
 
     def children(self, p: Partition) -> list[Partition]:
         return list(self._children.get(p.name, ()))
