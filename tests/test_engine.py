@@ -370,6 +370,9 @@ async def test_a_resumed_run_continues_its_partitions(tmp_path: Path) -> None:
     output.close()
     await store.close()
     assert any(m.startswith("resumed after ") and " idle: " in m for m in notices), notices
+    # What the topic's first letters are split by counts the first session's entries too.
+    assert orc.partitions._lists >= sum(before.values()) + 10
+    assert sum(orc.partitions._initials.values()) >= 0.9 * len(db_texts(tmp_path))
     con = sqlite3.connect(tmp_path / "igentai.db")
     sessions = con.execute("SELECT started_at, ended_at, status FROM sessions").fetchall()
     assert len(sessions) == 2 and all(end and status for _, end, status in sessions)

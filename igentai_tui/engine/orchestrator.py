@@ -79,6 +79,7 @@ class Orchestrator(Ingesting):
                 state.states,
             )
             self.partitions.restore(state.partitions, state.seen)
+            self.partitions.found_names(await self.store.entry_texts(resume.id))
             for verdicts in state.verdicts:  # how real each partition was found to be
                 self.partitions.verified(*verdicts)
             folded = self._hold(

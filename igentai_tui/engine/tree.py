@@ -196,7 +196,9 @@ class PartitionTree:
     def restore(
         self, rows: Sequence[PartitionRow], seen: Sequence[tuple[str, str, str, int]]
     ) -> None:
-        """Continue from a stored run: its partitions, and the entries each one found."""
+        """Continue from a stored run: its partitions, the entries each one found, and how
+        many list requests it made (the run's entries by first letter are told apart, see
+        `found_names`)."""
         for r in rows:
             p = self.by_name.get(r.name)
             if p is None:
@@ -226,6 +228,7 @@ class PartitionTree:
             q.seed(text, loose, times)
         for p in self.by_name.values():
             p.distinct = max(p.distinct, len(p.seen))
+        self._lists = sum(r.requests for r in rows)
         self._seen_total = sum(len(p.seen) for p in self.by_name.values())
         if self._seen_total > TOTAL_SEEN_MAX:
             self._forget()
