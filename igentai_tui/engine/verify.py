@@ -38,7 +38,7 @@ AGREE_ARMS = 2  # different provider:models proposing an entry confirm it
 FAIL_LIMIT = 3  # unreadable verification replies in a row before verification is off
 OTHER_NAME = "other name"  # the affix of a pair a better-known name makes (nothing to learn)
 REPLIES_KEPT = 10_000  # requests whose verdict counts are kept (the latest)
-HOLD_SHARE = 0.60  # entries accepted from replies estimated less real than this are held
+HOLD_SHARE = 0.65  # entries accepted from replies estimated less real than this are held
 # (chosen on the tuning worlds: docs/architecture.md, "Held entries")
 
 
