@@ -239,7 +239,9 @@ def run_then_close_its_terminal(tmp_path: Path, *args: str) -> tuple[int, str]:
     to a file, as `igentai --headless … > summary.json`), close the terminal once the run has
     stored something, as closing a terminal window does; return the exit status and stdout."""
     pid, master = pty.fork()
-    if pid == 0:  # the child: exec at once
+    if pid == 0:  # the child: exec at once, hanging up as a terminal's program does even when
+        # the tests run under `nohup` (igentai keeps an inherited "ignore" on purpose)
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
         if "--headless" in args:
             fd = os.open(tmp_path / "stdout.txt", os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
             os.dup2(fd, 1)
@@ -341,5 +343,8 @@ def test_a_stop_signal_while_the_summary_is_printed_ends_with_its_status(
         f"    os.kill(os.getpid(), signal.{sig})\n"
         "    time.sleep(5)\n"
     )
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+        preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_DFL),  # even under `nohup`
+    )  # fmt: skip
     assert r.returncode == status, r.stderr
