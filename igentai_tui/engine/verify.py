@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 from igentai_tui.engine.normalize import forms, key_of, without_qualifier
 from igentai_tui.engine.records import Learned, PendingRow
-from igentai_tui.engine.variants import Pair, Variants
+from igentai_tui.engine.variants import Pair, Variants, affixed
 
 VERIFY_BATCH = 100  # pending entries that make a verification request due
 VERIFY_MAX = 150  # the most names checked in one request
@@ -147,8 +147,9 @@ class Verifier:
         bare = without_qualifier(text)
         if bare == text:
             return text
-        name, key = key_of(bare), key_of(text)
-        learned = self.variants.decide("sfx " + key[len(name) + 1 :])
+        name = key_of(bare)
+        frame = next((f for n, f in affixed(key_of(text)) if n == name), None)
+        learned = self.variants.decide(frame) if frame else "ask"
         if learned == "different":
             return text
         for o in self.variants.sharing(name):
